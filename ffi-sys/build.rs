@@ -1,0 +1,226 @@
+//! Build script of pyhost-sys: finds the Python (pyhost-build), produces the bindings (bindgen,
+//! or the pre-generated ones after a layout check), and compiles the C shims and the wrappers
+//! of the `static inline` functions.
+
+use std::path::{Path, PathBuf};
+
+use pyhost_build::{Env, PythonConfig, Resolved, bindings, layout, warning_lines};
+
+fn main() {
+    let resolved = pyhost_build::configure();
+    let env = Env::from_process();
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let shim_dir = root.join("shim");
+    println!("cargo:rerun-if-changed={}", shim_dir.display());
+    println!("cargo:rerun-if-changed={}", root.join("bindings").display());
+
+    let (generated, origin) = bindings_for(&resolved, &env, &root, &shim_dir, &out);
+    write(&out.join("bindings.rs"), &generated.rust);
+    let static_fns = out.join("pyhost_static_fns.c");
+    write(&static_fns, &generated.static_fns_c);
+    write(
+        &out.join("build_info.rs"),
+        &format!(
+            "/// The Python version these bindings were built for.\n\
+             pub const PYTHON_VERSION: &str = {:?};\n\
+             /// Where the bindings came from: `bindgen` or `pre-generated`.\n\
+             pub const BINDINGS_ORIGIN: &str = {:?};\n\
+             /// The resolved configuration, in `PYHOST_CONFIG_FILE` format.\n\
+             pub const BUILD_CONFIG: &str = {:?};\n",
+            resolved.config.version.to_string(),
+            origin,
+            resolved.config.to_file_format(),
+        ),
+    );
+
+    let mut cc = c_build(&resolved.config, &shim_dir);
+    if !generated.static_fns_c.is_empty() {
+        cc.file(&static_fns);
+    }
+    cc.file(shim_dir.join("pyhost_shim.c"));
+    if let Err(e) = cc.try_compile("pyhost_sys_shims") {
+        pyhost_build::fail(
+            &format!(
+                "compiling pyhost-sys's C shims against {} failed: {e}\n\
+                 Fix: check that the C compiler for {} works and that the headers are complete.",
+                include_list(&resolved.config),
+                resolved.target.triple
+            ),
+            &env,
+        );
+    }
+}
+
+/// A C build with exactly the include dirs and defines bindgen used.
+fn c_build(config: &PythonConfig, shim_dir: &Path) -> cc::Build {
+    let mut cc = cc::Build::new();
+    cc.include(shim_dir);
+    for dir in &config.include_dirs {
+        cc.include(dir);
+    }
+    for (name, value) in bindings::defines(config) {
+        cc.define(&name, value.as_deref());
+    }
+    cc.warnings(false)
+        .flag_if_supported("-Wno-deprecated-declarations");
+    cc
+}
+
+fn bindings_for(
+    resolved: &Resolved,
+    env: &Env,
+    root: &Path,
+    shim_dir: &Path,
+    out: &Path,
+) -> (bindings::Generated, &'static str) {
+    let reason = generate_or_reason(resolved, env, shim_dir, out);
+    let reason = match reason {
+        Ok(generated) => return (generated, "bindgen"),
+        Err(reason) => reason,
+    };
+    let config = &resolved.config;
+    let target = &resolved.target;
+    let (rs, c) = bindings::fallback_paths(root, &target.triple, config.version.minor);
+    let Ok(rust) = std::fs::read_to_string(&rs) else {
+        let available = list_fallbacks(root);
+        pyhost_build::fail(
+            &format!(
+                "{reason}, and there are no pre-generated bindings for CPython {} on {} \
+                 (looked for {}; available: {}).\n\
+                 Fix: install libclang (apt-get install libclang-dev) so that bindgen can \
+                 generate them, with the `bindgen` feature of pyhost-sys on (the default).",
+                config.version.short(),
+                target.triple,
+                rs.display(),
+                if available.is_empty() {
+                    "none".to_owned()
+                } else {
+                    available.join(", ")
+                },
+            ),
+            env,
+        );
+    };
+    let static_fns_c = std::fs::read_to_string(&c).unwrap_or_default();
+    for line in warning_lines(&format!(
+        "pyhost-sys: {reason}; using the pre-generated bindings for CPython {} on {}, checked \
+         against your headers",
+        config.version.short(),
+        target.triple
+    )) {
+        println!("{line}");
+    }
+    check_layout(resolved, env, shim_dir, out, &rust);
+    (bindings::Generated { rust, static_fns_c }, "pre-generated")
+}
+
+#[cfg(feature = "bindgen")]
+fn generate_or_reason(
+    resolved: &Resolved,
+    env: &Env,
+    shim_dir: &Path,
+    out: &Path,
+) -> Result<bindings::Generated, String> {
+    if let Err(e) = bindings::libclang() {
+        return Err(format!(
+            "libclang could not be loaded ({})",
+            e.lines().next().unwrap_or("")
+        ));
+    }
+    match bindings::generate(&resolved.config, &resolved.target, shim_dir, out) {
+        Ok(g) => Ok(g),
+        Err(e) => pyhost_build::fail(&e.to_string(), env),
+    }
+}
+
+#[cfg(not(feature = "bindgen"))]
+fn generate_or_reason(
+    _resolved: &Resolved,
+    _env: &Env,
+    _shim_dir: &Path,
+    _out: &Path,
+) -> Result<bindings::Generated, String> {
+    Err("the `bindgen` feature of pyhost-sys is off".to_owned())
+}
+
+/// Compiles the layout probe for the pre-generated bindings against the real headers.
+fn check_layout(resolved: &Resolved, env: &Env, shim_dir: &Path, out: &Path, rust: &str) {
+    let facts = layout::facts_from_bindings(rust);
+    if facts.is_empty() {
+        pyhost_build::fail(
+            "the pre-generated bindings hold no layout facts to check: they are damaged; regenerate them with `cargo xtask bindings`",
+            env,
+        );
+    }
+    let source = layout::probe_source(&facts, bindings::SHIM_HEADER);
+    let cc = c_build(&resolved.config, shim_dir);
+    let mut includes = vec![shim_dir.to_path_buf()];
+    includes.extend(resolved.config.include_dirs.iter().cloned());
+    match layout::check(&cc, &source, &includes, &out.join("layout")) {
+        Ok(failed) if failed.is_empty() => {}
+        Ok(failed) => pyhost_build::fail(
+            &format!(
+                "the pre-generated bindings for CPython {} on {} do not match the headers in {}:\n  {}\n\
+                 Using them would be undefined behaviour, so the build stops here.\n\
+                 Fix: install libclang (apt-get install libclang-dev) so pyhost-sys generates \
+                 bindings from these headers, or regenerate the pre-generated ones with \
+                 `cargo xtask bindings`.",
+                resolved.config.version.short(),
+                resolved.target.triple,
+                include_list(&resolved.config),
+                failed
+                    .iter()
+                    .map(|f| format!("expected {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n  "),
+            ),
+            env,
+        ),
+        Err(e) => pyhost_build::fail(
+            &format!("the layout check of the pre-generated bindings could not run: {e}"),
+            env,
+        ),
+    }
+}
+
+fn list_fallbacks(root: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(targets) = std::fs::read_dir(root.join("bindings")) {
+        for t in targets.flatten() {
+            if let Ok(files) = std::fs::read_dir(t.path()) {
+                for f in files.flatten() {
+                    let name = f.file_name().to_string_lossy().into_owned();
+                    if let Some(v) = name
+                        .strip_prefix("python")
+                        .and_then(|n| n.strip_suffix(".rs"))
+                    {
+                        found.push(format!(
+                            "{} on {}",
+                            v.replace('_', "."),
+                            t.file_name().to_string_lossy()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn include_list(config: &PythonConfig) -> String {
+    config
+        .include_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn write(path: &Path, text: &str) {
+    if let Err(e) = std::fs::write(path, text) {
+        panic!("cannot write {}: {e}", path.display());
+    }
+}
