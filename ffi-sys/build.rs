@@ -15,6 +15,15 @@ fn main() {
     let shim_dir = root.join("shim");
     println!("cargo:rerun-if-changed={}", shim_dir.display());
     println!("cargo:rerun-if-changed={}", root.join("bindings").display());
+    let target = &resolved.target;
+    for var in [
+        "LIBCLANG_PATH".to_owned(),
+        "BINDGEN_EXTRA_CLANG_ARGS".to_owned(),
+        format!("BINDGEN_EXTRA_CLANG_ARGS_{}", target.triple),
+        format!("BINDGEN_EXTRA_CLANG_ARGS_{}", target.triple_underscored()),
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
 
     let (generated, origin) = bindings_for(&resolved, &env, &root, &shim_dir, &out);
     write(&out.join("bindings.rs"), &generated.rust);
@@ -83,7 +92,7 @@ fn bindings_for(
     let config = &resolved.config;
     let target = &resolved.target;
     let (rs, c) = bindings::fallback_paths(root, &target.triple, config.version.minor);
-    let Ok(rust) = std::fs::read_to_string(&rs) else {
+    let Ok(generated_for_other_patch) = std::fs::read_to_string(&rs) else {
         let available = list_fallbacks(root);
         pyhost_build::fail(
             &format!(
@@ -103,6 +112,10 @@ fn bindings_for(
             env,
         );
     };
+    // Generated from other headers of the same minor version: report these headers' version.
+    let rust = resolved
+        .headers
+        .patch_version_constants(&generated_for_other_patch);
     let static_fns_c = std::fs::read_to_string(&c).unwrap_or_default();
     for line in warning_lines(&format!(
         "pyhost-sys: {reason}; using the pre-generated bindings for CPython {} on {}, checked \

@@ -29,6 +29,9 @@ pub struct CrossTarget {
     pub debian_arch: &'static str,
     /// The qemu-user binary that runs the target's programs.
     pub qemu: &'static str,
+    /// The target's dynamic loader, present on the host when the target's libc is installed
+    /// through Debian multiarch (as it is with the target's libpython).
+    pub loader: &'static str,
 }
 
 /// The cross targets pyhost supports.
@@ -38,12 +41,14 @@ pub const CROSS_TARGETS: &[CrossTarget] = &[
         gnu: "aarch64-linux-gnu",
         debian_arch: "arm64",
         qemu: "qemu-aarch64",
+        loader: "/lib/ld-linux-aarch64.so.1",
     },
     CrossTarget {
         triple: "armv7-unknown-linux-gnueabihf",
         gnu: "arm-linux-gnueabihf",
         debian_arch: "armhf",
         qemu: "qemu-arm",
+        loader: "/lib/ld-linux-armhf.so.3",
     },
 ];
 
@@ -80,20 +85,39 @@ impl CrossTarget {
         self.triple.replace('-', "_")
     }
 
-    /// The qemu runner command: the emulator with the cross toolchain's sysroot as the prefix
-    /// for the dynamic loader and libc.
-    pub fn runner(&self) -> String {
-        format!("{} -L /usr/{}", self.qemu, self.gnu)
+    /// Whether the target's libc is installed through multiarch on this host.
+    pub fn multiarch_libc_installed(&self) -> bool {
+        Path::new(self.loader).exists()
+    }
+
+    /// The qemu runner command. With the target's libc installed through multiarch (it comes
+    /// with the target's libpython), the emulator runs against the host's root, where the
+    /// target's libpython and standard library live; otherwise the cross toolchain's sysroot is
+    /// the prefix for the loader and libc.
+    pub fn runner(&self, multiarch_libc: bool) -> String {
+        if multiarch_libc {
+            self.qemu.to_owned()
+        } else {
+            format!("{} -L /usr/{}", self.qemu, self.gnu)
+        }
+    }
+
+    /// [`CrossTarget::env_with`] for this host.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.env_with(self.multiarch_libc_installed())
     }
 
     /// Environment variables for `cargo build --target <triple>`: linker, C compiler and
     /// archiver for `cc`, the target's pkg-config directory, bindgen's clang target and the
     /// qemu runner for `cargo test`/`cargo run`.
-    pub fn env(&self) -> Vec<(String, String)> {
+    pub fn env_with(&self, multiarch_libc: bool) -> Vec<(String, String)> {
         let (upper, lower, gnu) = (self.upper(), self.lower(), self.gnu);
         vec![
             (format!("CARGO_TARGET_{upper}_LINKER"), format!("{gnu}-gcc")),
-            (format!("CARGO_TARGET_{upper}_RUNNER"), self.runner()),
+            (
+                format!("CARGO_TARGET_{upper}_RUNNER"),
+                self.runner(multiarch_libc),
+            ),
             (format!("CC_{lower}"), format!("{gnu}-gcc")),
             (format!("AR_{lower}"), format!("{gnu}-ar")),
             (
@@ -157,8 +181,9 @@ mod tests {
     #[test]
     fn environment_for_aarch64_is_exact() {
         let t = CrossTarget::find("aarch64-unknown-linux-gnu").unwrap();
+        assert_eq!(t.env_with(true)[1].1, "qemu-aarch64");
         assert_eq!(
-            t.env(),
+            t.env_with(false),
             [
                 (
                     "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER",
@@ -186,7 +211,7 @@ mod tests {
     #[test]
     fn armv7_names_and_requirements() {
         let t = CrossTarget::find("armv7-unknown-linux-gnueabihf").unwrap();
-        assert_eq!(t.runner(), "qemu-arm -L /usr/arm-linux-gnueabihf");
+        assert_eq!(t.runner(false), "qemu-arm -L /usr/arm-linux-gnueabihf");
         let reqs = t.requirements(Some(11));
         assert_eq!(
             reqs[0].install,

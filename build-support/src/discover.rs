@@ -48,6 +48,8 @@ pub struct Resolved {
     pub env_vars: Vec<String>,
     /// Files whose change should rerun the build script.
     pub watched_files: Vec<PathBuf>,
+    /// `PYHOST_PRINT_CONFIG` is set: print the configuration and stop.
+    pub print_requested: bool,
 }
 
 impl<'e> Discovery<'e> {
@@ -68,6 +70,7 @@ impl<'e> Discovery<'e> {
     pub fn resolve(&self) -> Result<Resolved> {
         let env = self.env;
         let mut state = State::default();
+        state.print_requested = env.flag("PYHOST_PRINT_CONFIG");
         let link = match env.var("PYHOST_LINK").as_deref() {
             None => None,
             Some("shared") => Some(LinkKind::Shared),
@@ -344,10 +347,23 @@ impl<'e> Discovery<'e> {
         let mut dirs: Vec<PathBuf> = Vec::new();
         if let Some(lib_dir) = &config.lib_dir {
             dirs.push(lib_dir.clone());
-            for base in [
-                lib_dir.join(format!("python{short}")),
-                lib_dir.join(format!("../python{short}")),
-            ] {
+            let multiarch = self.target.multiarch();
+            // `config-3.11` or `config-3.11-<multiarch>` of this target (Debian installs one
+            // per architecture side by side).
+            let is_config_dir = |name: &str| match name.strip_prefix(&format!("config-{short}")) {
+                Some("") => true,
+                Some(rest) => match (&multiarch, rest.strip_prefix('-')) {
+                    (Some(m), Some(arch)) => arch == m,
+                    (None, Some(_)) => true,
+                    _ => false,
+                },
+                None => false,
+            };
+            let sibling = lib_dir.parent().map(|p| p.join(format!("python{short}")));
+            for base in [Some(lib_dir.join(format!("python{short}"))), sibling]
+                .into_iter()
+                .flatten()
+            {
                 if let Ok(rd) = std::fs::read_dir(&base) {
                     let mut found: Vec<PathBuf> = rd
                         .flatten()
@@ -355,7 +371,7 @@ impl<'e> Discovery<'e> {
                         .filter(|p| {
                             p.file_name()
                                 .and_then(|n| n.to_str())
-                                .is_some_and(|n| n.starts_with(&format!("config-{short}")))
+                                .is_some_and(is_config_dir)
                         })
                         .collect();
                     found.sort();
@@ -364,15 +380,17 @@ impl<'e> Discovery<'e> {
             }
         }
         let base = config.lib_name.clone();
+        // A position-independent archive anywhere beats a plain one: Rust links PIE
+        // executables, which a non-PIC libpython cannot go into.
         let candidates = [format!("{base}-pic"), base.clone()];
-        for dir in &dirs {
-            for name in &candidates {
+        for name in &candidates {
+            for dir in &dirs {
                 if dir.join(format!("lib{name}.a")).is_file() {
                     config.link = LinkKind::Static;
                     config.lib_dir = Some(dir.clone());
                     config.lib_name = name.clone();
                     let mut libs: Vec<String> = pc_static_libs.to_vec();
-                    libs.extend(makefile_libs(&dir.join("Makefile")));
+                    libs.extend(makefile_libs(dir));
                     for common in ["m", "dl", "pthread", "util"] {
                         libs.push(common.to_owned());
                     }
@@ -714,6 +732,7 @@ impl<'e> Discovery<'e> {
             sysroot: state.sysroot,
             env_vars: env.read_vars(),
             watched_files: state.watched,
+            print_requested: state.print_requested,
         })
     }
 
@@ -806,18 +825,33 @@ pub(crate) fn debian_arch(target: &Target) -> Option<&'static str> {
     })
 }
 
-/// `-l` names from the `LIBS`, `SYSLIBS` and `MODLIBS` lines of a Python `config-3.X/Makefile`:
-/// what a static libpython needs beyond itself.
-fn makefile_libs(path: &Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
+/// `-l` names a static libpython of a `config-3.X` directory needs: `LIBS` and `SYSLIBS` from
+/// its `Makefile`, plus `MODULE_<NAME>_LDFLAGS` of each extension module compiled into the
+/// library (those listed in its `config.c`). Shared extension modules' libraries are not
+/// needed.
+fn makefile_libs(config_dir: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(config_dir.join("Makefile")) else {
         return Vec::new();
     };
+    let builtin: Vec<String> = std::fs::read_to_string(config_dir.join("config.c"))
+        .unwrap_or_default()
+        .split("PyInit_")
+        .skip(1)
+        .filter_map(|rest| {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then(|| format!("MODULE_{}_LDFLAGS", name.to_ascii_uppercase()))
+        })
+        .collect();
     let mut out: Vec<String> = Vec::new();
     for line in text.lines() {
         let Some((key, value)) = line.split_once('=') else {
             continue;
         };
-        if matches!(key.trim(), "LIBS" | "SYSLIBS" | "MODLIBS") {
+        let key = key.trim();
+        if matches!(key, "LIBS" | "SYSLIBS") || builtin.iter().any(|b| b == key) {
             for flag in value.split_whitespace() {
                 if let Some(l) = flag.strip_prefix("-l") {
                     if !out.iter().any(|x| x == l) {
@@ -853,6 +887,7 @@ struct State {
     notes: Vec<String>,
     sysroot: Option<PathBuf>,
     watched: Vec<PathBuf>,
+    print_requested: bool,
 }
 
 impl State {
@@ -878,15 +913,20 @@ mod tests {
     }
 
     #[test]
-    fn makefile_libs_are_collected_once_in_order() {
+    fn makefile_libs_come_from_builtin_modules_only() {
         let tmp = crate::test_support::TempDir::new("makefile");
-        let mk = tmp.path().join("Makefile");
         std::fs::write(
-            &mk,
-            "LIBS=\t\t-ldl\nSYSLIBS=  -lm\nMODLIBS= -lm -lz -lexpat\nCC= gcc\n",
+            tmp.path().join("Makefile"),
+            "LIBS=\t\t-ldl\nSYSLIBS=  -lm\nMODLIBS= $(LOCALMODLIBS)\nMODULE_ZLIB_LDFLAGS=-lz \n\
+             MODULE_PYEXPAT_LDFLAGS=-lexpat\nMODULE__TKINTER_LDFLAGS=-ltk8.6\nCC= gcc\n",
         )
         .unwrap();
-        assert_eq!(makefile_libs(&mk), ["dl", "m", "z", "expat"]);
+        std::fs::write(
+            tmp.path().join("config.c"),
+            "extern PyObject* PyInit_zlib(void);\nextern PyObject* PyInit_pyexpat(void);\n",
+        )
+        .unwrap();
+        assert_eq!(makefile_libs(tmp.path()), ["dl", "m", "z", "expat"]);
         assert!(makefile_libs(&tmp.path().join("none")).is_empty());
     }
 }

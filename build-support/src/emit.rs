@@ -88,21 +88,23 @@ pub fn configure() -> Resolved {
         Ok(r) => r,
         Err(e) => fail(&e.to_string(), &env),
     };
-    stop_if_print_requested(&env, &resolved);
+    stop_if_print_requested(&resolved);
     resolved.emit();
     resolved
 }
 
 /// When `PYHOST_PRINT_CONFIG` is set, prints the resolved configuration and stops the build.
-pub fn stop_if_print_requested(env: &Env, resolved: &Resolved) {
-    if env.flag("PYHOST_PRINT_CONFIG") {
+pub fn stop_if_print_requested(resolved: &Resolved) {
+    if resolved.print_requested {
         eprintln!("{}", resolved.report());
         eprintln!(
             "PYHOST_PRINT_CONFIG is set: stopping the build after printing the configuration \
              above. Unset PYHOST_PRINT_CONFIG to build."
         );
         // Rerun when the variable is unset, so the next build goes through.
-        println!("cargo:rerun-if-env-changed=PYHOST_PRINT_CONFIG");
+        for var in &resolved.env_vars {
+            println!("cargo:rerun-if-env-changed={var}");
+        }
         std::process::exit(1);
     }
 }

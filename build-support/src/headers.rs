@@ -10,6 +10,12 @@ use crate::{PythonVersion, Target};
 pub struct HeaderFacts {
     /// `PY_MAJOR_VERSION.PY_MINOR_VERSION.PY_MICRO_VERSION`.
     pub version: PythonVersion,
+    /// `PY_RELEASE_LEVEL` (0xA alpha, 0xB beta, 0xC candidate, 0xF final).
+    pub release_level: u8,
+    /// `PY_RELEASE_SERIAL`.
+    pub release_serial: u8,
+    /// `PY_VERSION`, e.g. `3.13.0rc1`.
+    pub version_string: String,
     /// The directory holding `Python.h`.
     pub python_h_dir: PathBuf,
     /// The `pyconfig.h` that holds the target's definitions (after following a Debian
@@ -49,6 +55,16 @@ pub fn inspect(
         minor: num("PY_MINOR_VERSION")?,
         patch: Some(num("PY_MICRO_VERSION")?),
     };
+    let release_level = match define_value(&text, "PY_RELEASE_LEVEL").as_deref() {
+        Some("PY_RELEASE_LEVEL_ALPHA") => 0xA,
+        Some("PY_RELEASE_LEVEL_BETA") => 0xB,
+        Some("PY_RELEASE_LEVEL_GAMMA") => 0xC,
+        _ => 0xF,
+    };
+    let release_serial = define_value(&text, "PY_RELEASE_SERIAL")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let version_string = define_value(&text, "PY_VERSION").unwrap_or_else(|| version.to_string());
 
     let mut pyconfig = None;
     let mut search: Vec<PathBuf> = vec![dir.clone()];
@@ -82,12 +98,66 @@ pub fn inspect(
     };
     Ok(HeaderFacts {
         version,
+        release_level,
+        release_serial,
+        version_string,
         python_h_dir: dir.clone(),
         pyconfig,
         pointer_width,
         gil_disabled,
         debug,
     })
+}
+
+impl HeaderFacts {
+    /// `PY_VERSION_HEX` as the headers compute it.
+    pub fn version_hex(&self) -> u32 {
+        (u32::from(self.version.major) << 24)
+            | (u32::from(self.version.minor) << 16)
+            | (u32::from(self.version.patch.unwrap_or(0)) << 8)
+            | (u32::from(self.release_level) << 4)
+            | u32::from(self.release_serial)
+    }
+
+    /// Rewrites the version constants of bindings generated from other headers of the same
+    /// minor version (`PY_MICRO_VERSION`, `PY_VERSION`, `PY_VERSION_HEX`, ...) to these
+    /// headers' values, so that pre-generated bindings report the Python actually built
+    /// against.
+    pub fn patch_version_constants(&self, bindings: &str) -> String {
+        let replacements = [
+            (
+                "PY_MICRO_VERSION",
+                format!("u32 = {};", self.version.patch.unwrap_or(0)),
+            ),
+            ("PY_RELEASE_LEVEL", format!("u32 = {};", self.release_level)),
+            (
+                "PY_RELEASE_SERIAL",
+                format!("u32 = {};", self.release_serial),
+            ),
+            ("PY_VERSION_HEX", format!("u32 = {};", self.version_hex())),
+            (
+                "PY_VERSION",
+                format!(
+                    "&[u8; {}] = b\"{}\\0\";",
+                    self.version_string.len() + 1,
+                    self.version_string
+                ),
+            ),
+        ];
+        bindings
+            .lines()
+            .map(|line| {
+                for (name, value) in &replacements {
+                    if line.starts_with(&format!("pub const {name}: ")) {
+                        return format!("pub const {name}: {value}");
+                    }
+                }
+                line.to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    }
 }
 
 /// Debian installs `/usr/include/python3.X/pyconfig.h` as a dispatcher that includes
@@ -176,6 +246,16 @@ mod tests {
         );
         let facts = inspect(std::slice::from_ref(&inc), &host(), None).unwrap();
         assert_eq!(facts.version.to_string(), "3.13.4");
+        assert_eq!(facts.version_hex(), 0x030D04F0);
+        let patched = facts.patch_version_constants(
+            "pub const PY_MICRO_VERSION: u32 = 7;\npub const PY_VERSION: &[u8; 7] = b\"3.13.7\\0\";\n\
+             pub const PY_VERSION_HEX: u32 = 1;\npub const PY_VERSION_HEXX: u32 = 1;\n",
+        );
+        assert_eq!(
+            patched,
+            "pub const PY_MICRO_VERSION: u32 = 4;\npub const PY_VERSION: &[u8; 7] = b\"3.13.4\\0\";\n\
+             pub const PY_VERSION_HEX: u32 = 51184880;\npub const PY_VERSION_HEXX: u32 = 1;\n"
+        );
         assert_eq!(facts.pointer_width, Some(64));
         assert!(facts.gil_disabled);
         assert!(!facts.debug);

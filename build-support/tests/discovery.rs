@@ -58,12 +58,18 @@ impl Fixture {
     }
 
     fn static_lib(&self, prefix: &str, minor: u8) {
+        // Another architecture's archive sits beside it, as with Debian multiarch.
+        let other = format!("{prefix}/lib/python3.{minor}/config-3.{minor}-aarch64-linux-gnu");
+        self.write(&format!("{other}/libpython3.{minor}-pic.a"), "");
         let dir = format!("{prefix}/lib/python3.{minor}/config-3.{minor}-x86_64-linux-gnu");
         self.write(&format!("{dir}/libpython3.{minor}-pic.a"), "");
         self.write(
             &format!("{dir}/Makefile"),
-            "LIBS=-ldl\nSYSLIBS=-lm\nMODLIBS=-lz -lexpat\n",
+            "LIBS=-ldl\nSYSLIBS=-lm\nMODULE_ZLIB_LDFLAGS=-lz\nMODULE_PYEXPAT_LDFLAGS=-lexpat\n\
+             MODULE__TKINTER_LDFLAGS=-ltk8.6\n",
         );
+        // zlib and pyexpat are compiled in; _tkinter is a shared module.
+        self.write(&format!("{dir}/config.c"), "PyInit_zlib PyInit_pyexpat\n");
     }
 
     fn pc(&self, name: &str, prefix: &Path, version: &str, minor: u8) {
@@ -452,6 +458,13 @@ fn static_link_uses_the_pic_archive_and_its_libraries() {
     let r = resolve(&fx.env(&[("PYHOST_LINK", "static".into())])).unwrap();
     assert_eq!(r.config.link, LinkKind::Static);
     assert_eq!(r.config.lib_name, "python3.11-pic");
+    assert!(
+        r.config
+            .lib_dir
+            .as_ref()
+            .unwrap()
+            .ends_with("config-3.11-x86_64-linux-gnu")
+    );
     assert_eq!(
         r.config.extra_libs,
         ["dl", "m", "z", "expat", "pthread", "util"]

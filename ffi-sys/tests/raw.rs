@@ -21,12 +21,18 @@ fn with_gil<R>(f: impl FnOnce() -> R) -> R {
             ffi::PyEval_SaveThread();
         }
     });
+    /// Releases the GIL even when the test body panics, so one failing test does not
+    /// deadlock the others.
+    struct Release(ffi::PyGILState_STATE);
+    impl Drop for Release {
+        fn drop(&mut self) {
+            // SAFETY: paired with the Ensure below, on the same thread.
+            unsafe { ffi::PyGILState_Release(self.0) };
+        }
+    }
     // SAFETY: the interpreter is initialized; Ensure/Release are paired on this thread.
-    let state = unsafe { ffi::PyGILState_Ensure() };
-    let r = f();
-    // SAFETY: paired with the Ensure above.
-    unsafe { ffi::PyGILState_Release(state) };
-    r
+    let _gil = Release(unsafe { ffi::PyGILState_Ensure() });
+    f()
 }
 
 /// Runs `code` in a fresh namespace and returns the namespace (an owned dict).
@@ -429,6 +435,26 @@ fn vectorcall_under_one_name_on_every_version() {
             for o in args.into_iter().chain([kw, r, g, ns]) {
                 ffi::Py_DECREF(o);
             }
+        }
+    });
+}
+
+#[test]
+fn c_extension_modules_load() {
+    // `_ctypes` is a shared extension module in every CPython build here: with a static
+    // libpython it resolves its C-API symbols from the executable itself.
+    with_gil(|| {
+        // SAFETY: GIL held.
+        unsafe {
+            let ns = run("import ctypes, _asyncio, platform\n\
+                 n = ctypes.sizeof(ctypes.c_void_p)\n\
+                 machine = platform.machine()\n");
+            let n = ffi::PyLong_AsLong(item(ns, c"n"));
+            assert_eq!(n as usize, std::mem::size_of::<*const u8>());
+            let machine = CStr::from_ptr(ffi::PyUnicode_AsUTF8(item(ns, c"machine")));
+            println!("embedded interpreter reports platform.machine() = {machine:?}");
+            assert_eq!(machine.to_str().unwrap(), std::env::consts::ARCH);
+            ffi::Py_DECREF(ns);
         }
     });
 }
