@@ -37,10 +37,14 @@ fn main() {
              /// Where the bindings came from: `bindgen` or `pre-generated`.\n\
              pub const BINDINGS_ORIGIN: &str = {:?};\n\
              /// The resolved configuration, in `PYHOST_CONFIG_FILE` format.\n\
-             pub const BUILD_CONFIG: &str = {:?};\n",
+             pub const BUILD_CONFIG: &str = {:?};\n\
+             /// The installation prefix the headers belong to (`<prefix>/include/python3.X`), as\n\
+             /// seen on the target: where the standard library is expected by default.\n\
+             pub const PREFIX: &str = {:?};\n",
             resolved.config.version.to_string(),
             origin,
             resolved.config.to_file_format(),
+            target_prefix(&resolved),
         ),
     );
 
@@ -60,6 +64,26 @@ fn main() {
             &env,
         );
     }
+}
+
+/// `<prefix>` of `<prefix>/include/python3.X`, without a sysroot.
+fn target_prefix(resolved: &Resolved) -> String {
+    let Some(prefix) = resolved
+        .headers
+        .python_h_dir
+        .parent()
+        .and_then(Path::parent)
+    else {
+        return String::new();
+    };
+    let prefix = match &resolved.sysroot {
+        Some(root) => prefix
+            .strip_prefix(root)
+            .map(|p| Path::new("/").join(p))
+            .unwrap_or_else(|_| prefix.to_path_buf()),
+        None => prefix.to_path_buf(),
+    };
+    prefix.display().to_string()
 }
 
 /// A C build with exactly the include dirs and defines bindgen used.

@@ -7,10 +7,8 @@
 //! static libpython, the symbol export that extension modules need), plus the `py_3_N` cfgs:
 //!
 //! ```no_run
-//! // build.rs of a program that depends on `pyhost` (or `pyhost-sys`)
-//! fn main() {
-//!     pyhost_build::dependent::emit();
-//! }
+//! // build.rs of a program that depends on `pyhost` (or `pyhost-sys`), in its `main`:
+//! pyhost_build::dependent::emit();
 //! ```
 //!
 //! The values come from `DEP_PYTHON3_CONFIG` / `DEP_PYTHON3_RPATH` (a direct dependency on

@@ -69,8 +69,10 @@ impl<'e> Discovery<'e> {
     /// Finds and checks the Python to build against.
     pub fn resolve(&self) -> Result<Resolved> {
         let env = self.env;
-        let mut state = State::default();
-        state.print_requested = env.flag("PYHOST_PRINT_CONFIG");
+        let mut state = State {
+            print_requested: env.flag("PYHOST_PRINT_CONFIG"),
+            ..State::default()
+        };
         let link = match env.var("PYHOST_LINK").as_deref() {
             None => None,
             Some("shared") => Some(LinkKind::Shared),
@@ -130,7 +132,8 @@ impl<'e> Discovery<'e> {
                     "point PYHOST_PYTHON at a working python3 interpreter, or unset it",
                 )
             })?;
-            let config = self.from_interpreter(&facts, Some("PYHOST_PYTHON"), link, &mut state)?;
+            let config =
+                self.config_from_interpreter(&facts, Some("PYHOST_PYTHON"), link, &mut state)?;
             return self.finish(config, state, Some(facts), wanted_version);
         }
         state.attempts.push(attempt("PYHOST_PYTHON", "not set"));
@@ -158,7 +161,7 @@ impl<'e> Discovery<'e> {
                                 }
                             }
                             let sysroot = pc.sysroot().map(Path::to_path_buf);
-                            let config = self.from_pkg_config(&pkg, link, &mut state)?;
+                            let config = self.config_from_pkg_config(&pkg, link, &mut state)?;
                             state.sysroot = sysroot;
                             if let Some(pc_file) = &pkg.pc_file {
                                 state.watched.push(pc_file.clone());
@@ -193,7 +196,8 @@ impl<'e> Discovery<'e> {
                         _ => true,
                     };
                     if version_ok {
-                        let config = self.from_interpreter(&facts, None, link, &mut state)?;
+                        let config =
+                            self.config_from_interpreter(&facts, None, link, &mut state)?;
                         return self.finish(config, state, Some(facts), wanted_version);
                     }
                     state.attempts.push(attempt(
@@ -231,7 +235,7 @@ impl<'e> Discovery<'e> {
             })
             .filter(|(minor, _)| *minor >= MIN_MINOR)
             .collect();
-        versioned.sort_by(|a, b| b.0.cmp(&a.0));
+        versioned.sort_by_key(|v| std::cmp::Reverse(v.0));
         for (_, n) in versioned {
             if !names.contains(&n) {
                 names.push(n);
@@ -276,7 +280,7 @@ impl<'e> Discovery<'e> {
         }
     }
 
-    fn from_pkg_config(
+    fn config_from_pkg_config(
         &self,
         pkg: &Package,
         link: Option<LinkKind>,
@@ -421,7 +425,7 @@ impl<'e> Discovery<'e> {
         })
     }
 
-    fn from_interpreter(
+    fn config_from_interpreter(
         &self,
         facts: &InterpreterFacts,
         variable: Option<&str>,

@@ -49,6 +49,9 @@
 //! println!("building against Python {}", resolved.config.version);
 //! ```
 
+// Build-time errors are rare and carry whole sentences; their size does not matter.
+#![allow(clippy::result_large_err)]
+
 mod config;
 pub mod cross;
 pub mod dependent;

@@ -1,0 +1,708 @@
+//! Errors: [`Error`], the crate's one error type, and [`PyErr`], a Python exception as data.
+//!
+//! A Python exception is fetched in the GIL scope of the call that raised it and recorded as a
+//! [`PyErr`]: qualified type name, message, traceback frames and cause chain, plus the
+//! exception object itself so it can be raised again unchanged. A `PyErr` is `Send + Sync` and
+//! displays without the GIL. No exception is ever left set in the interpreter or lost.
+//!
+//! ```
+//! # pyhost::initialize_once().unwrap();
+//! use pyhost::{Error, ExceptionKind};
+//! let err = pyhost::with_gil(|py| {
+//!     py.exec("def f():\n    raise KeyError('missing')\nf()\n")?;
+//!     Ok(())
+//! })
+//! .unwrap_err();
+//! let Error::Python(e) = &err else { panic!("{err}") };
+//! assert_eq!(e.type_name(), "KeyError");
+//! assert_eq!(e.kind(), ExceptionKind::Exception);
+//! assert_eq!(e.frames().last().unwrap().function, "f");
+//! assert!(e.traceback().contains("line 2, in f"));
+//! ```
+
+pub(crate) mod capture;
+mod exceptions;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use exceptions::{CustomClass, ExceptionType};
+
+use crate::types::Any;
+use crate::{Object, Python, Unbound, ffi};
+
+/// Everything that can go wrong in pyhost.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A Python exception (including `SystemExit`, `KeyboardInterrupt` and a Rust panic that
+    /// crossed Python: see [`PyErr::kind`]).
+    Python(PyErr),
+    /// The interpreter has not been started: call [`crate::initialize`] (or use
+    /// [`crate::Interpreter::builder`]) first.
+    NotInitialized,
+    /// The interpreter was already started in this process; CPython supports one
+    /// initialization per process.
+    AlreadyInitialized,
+    /// The interpreter was shut down (or is shutting down); it cannot be used again in this
+    /// process.
+    Finalized,
+    /// [`crate::shutdown`] was called while this thread holds the GIL; call it outside any
+    /// [`crate::with_gil`] scope.
+    ShutdownInsideGil,
+    /// CPython refused to start.
+    Init {
+        /// What CPython reported.
+        message: String,
+    },
+    /// The Python standard library (the `encodings` package) is not where the interpreter
+    /// looks for it: typically a binary moved to a machine without that Python.
+    PythonHome {
+        /// The Python home in effect, if any.
+        home: Option<PathBuf>,
+        /// Every directory the interpreter would search.
+        searched: Vec<PathBuf>,
+        /// The version of the linked libpython.
+        version: String,
+    },
+    /// A virtual environment given to the builder cannot be used.
+    Venv {
+        /// The venv directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Reading a file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An error with a description of what was being done.
+    Context {
+        /// What was being done, e.g. "loading check disk".
+        context: String,
+        /// What went wrong.
+        source: Box<Error>,
+    },
+    /// A call ran past its deadline and was interrupted.
+    Timeout {
+        /// The deadline it had.
+        after: Duration,
+    },
+    /// A call was cancelled before it finished (its future was dropped, or the executor shut
+    /// down).
+    Cancelled,
+    /// A call did not return to the interpreter after being interrupted: it is stuck in native
+    /// code. The executor replaced the worker running it.
+    Stuck {
+        /// How long the call had run when it was given up.
+        after: Duration,
+    },
+    /// The executor's queue is full.
+    QueueFull {
+        /// Its capacity.
+        capacity: usize,
+    },
+    /// The executor was shut down.
+    ExecutorClosed,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of `BaseException` a [`PyErr`] is: ordinary exceptions are told apart from the ones
+/// that mean "stop".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExceptionKind {
+    /// An `Exception` subclass: an ordinary error.
+    Exception,
+    /// `SystemExit`, with the exit code it carries (0 for `None`, 1 for a non-integer code).
+    /// The process was not exited.
+    SystemExit {
+        /// The exit code.
+        code: i32,
+    },
+    /// `KeyboardInterrupt`.
+    KeyboardInterrupt,
+    /// A Rust panic inside a function called from Python (`pyhost.PanicException`).
+    RustPanic,
+    /// Another `BaseException` subclass (`GeneratorExit`, or a user class).
+    OtherBaseException,
+}
+
+/// One traceback entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The source file (`co_filename`).
+    pub file: String,
+    /// The line number.
+    pub line: u32,
+    /// The function (`co_name`).
+    pub function: String,
+}
+
+/// Where a `SyntaxError` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxLocation {
+    /// The file being compiled.
+    pub file: String,
+    /// The line.
+    pub line: u32,
+    /// The column (1-based), if known.
+    pub offset: Option<u32>,
+    /// The offending source line, if known.
+    pub text: Option<String>,
+    /// The bare message (`invalid syntax`).
+    pub msg: Option<String>,
+}
+
+/// How an exception is linked to the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CauseKind {
+    /// `raise ... from cause`.
+    Cause,
+    /// Raised while handling another exception.
+    Context,
+}
+
+/// A Python exception, recorded while the GIL was held.
+///
+/// `Display` gives `TypeName: message`; `{:#}` and [`PyErr::traceback`] give the full
+/// traceback as Python prints it, cause chain included. [`std::error::Error::source`] returns
+/// the cause.
+pub struct PyErr(Box<PyErrInner>);
+
+struct PyErrInner {
+    type_name: String,
+    message: String,
+    kind: ExceptionKind,
+    frames: Vec<Frame>,
+    syntax: Option<SyntaxLocation>,
+    cause: Option<(CauseKind, PyErr)>,
+    raise: Raise,
+}
+
+/// How to put the exception (back) into the interpreter.
+enum Raise {
+    /// The original exception object.
+    Object(Unbound<Any>),
+    /// Not raised yet: a class and a message, created when needed.
+    Lazy(ExceptionType),
+}
+
+impl PyErr {
+    /// A new exception of `class` with `message`, not raised yet: it becomes a Python exception
+    /// when returned to Python (or converted with [`PyErr::to_object`]).
+    #[cold]
+    pub fn new(class: ExceptionType, message: impl Into<String>) -> PyErr {
+        let kind = match class {
+            ExceptionType::SystemExit => ExceptionKind::SystemExit { code: 1 },
+            ExceptionType::KeyboardInterrupt => ExceptionKind::KeyboardInterrupt,
+            ExceptionType::BaseException => ExceptionKind::OtherBaseException,
+            _ => ExceptionKind::Exception,
+        };
+        PyErr(Box::new(PyErrInner {
+            type_name: class.name(),
+            message: message.into(),
+            kind,
+            frames: Vec::new(),
+            syntax: None,
+            cause: None,
+            raise: Raise::Lazy(class),
+        }))
+    }
+
+    /// A new exception of `class` for a Rust error, carrying its message and, as the Python
+    /// `__cause__` chain, its [`source`](std::error::Error::source) chain.
+    #[cold]
+    pub fn from_error(class: ExceptionType, error: &(dyn std::error::Error + 'static)) -> PyErr {
+        let mut err = PyErr::new(class.clone(), error.to_string());
+        if let Some(source) = error.source() {
+            err.0.cause = Some((CauseKind::Cause, PyErr::from_error(class, source)));
+        }
+        err
+    }
+
+    /// Takes the exception currently raised in the interpreter. If none is set (a C call
+    /// reported failure without one), returns a `SystemError` saying so.
+    #[cold]
+    pub fn fetch(py: Python<'_>) -> PyErr {
+        // SAFETY: the token proves the GIL is held.
+        match unsafe { capture::take_raised(py) } {
+            Some(v) => capture::capture(v),
+            None => PyErr::new(
+                ExceptionType::SystemError,
+                "a Python C-API call failed without setting an exception",
+            ),
+        }
+    }
+
+    /// Records an exception instance (for example one caught and passed to Rust).
+    ///
+    /// # Errors
+    /// `TypeError` if `value` is not an exception instance.
+    pub fn from_value(value: &Object<'_, Any>) -> crate::Result<PyErr> {
+        // SAFETY: live object, GIL held (the handle proves it).
+        if unsafe { ffi::PyExceptionInstance_Check(value.as_ptr()) } {
+            Ok(capture::capture(value.clone()))
+        } else {
+            Err(Error::type_error(format!(
+                "exceptions must derive from BaseException, not {}",
+                capture::type_name_of(value.as_ptr())
+            )))
+        }
+    }
+
+    /// The exception's class, qualified by its module unless it is a builtin
+    /// (`ValueError`, `json.decoder.JSONDecodeError`).
+    pub fn type_name(&self) -> &str {
+        &self.0.type_name
+    }
+
+    /// `str(exception)`.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// Ordinary exception, `SystemExit`, `KeyboardInterrupt`, Rust panic or other.
+    pub fn kind(&self) -> ExceptionKind {
+        self.0.kind
+    }
+
+    /// The traceback entries, oldest first (most recent call last).
+    pub fn frames(&self) -> &[Frame] {
+        &self.0.frames
+    }
+
+    /// Where a `SyntaxError` points.
+    pub fn syntax_location(&self) -> Option<&SyntaxLocation> {
+        self.0.syntax.as_ref()
+    }
+
+    /// The exception this one was raised from or while handling.
+    pub fn cause(&self) -> Option<(CauseKind, &PyErr)> {
+        self.0.cause.as_ref().map(|(k, e)| (*k, e))
+    }
+
+    /// Whether the exception is an instance of `class` (or a subclass).
+    pub fn is_instance(&self, py: Python<'_>, class: &ExceptionType) -> bool {
+        match &self.0.raise {
+            // SAFETY: live objects, GIL held (token).
+            Raise::Object(v) => unsafe {
+                ffi::PyErr_GivenExceptionMatches(v.bind(py).as_ptr(), class.as_ptr()) != 0
+            },
+            // SAFETY: class pointers are live; GIL held.
+            Raise::Lazy(own) => unsafe {
+                ffi::PyErr_GivenExceptionMatches(own.as_ptr(), class.as_ptr()) != 0
+            },
+        }
+    }
+
+    /// The full traceback, formatted as Python prints it, cause chain first. Source lines are
+    /// read from the files when they can be.
+    pub fn traceback(&self) -> String {
+        let mut out = String::new();
+        if let Some((kind, cause)) = &self.0.cause {
+            out.push_str(&cause.traceback());
+            out.push_str(match kind {
+                CauseKind::Cause => {
+                    "\nThe above exception was the direct cause of the following exception:\n\n"
+                }
+                CauseKind::Context => {
+                    "\nDuring handling of the above exception, another exception occurred:\n\n"
+                }
+            });
+        }
+        if !self.0.frames.is_empty() {
+            out.push_str("Traceback (most recent call last):\n");
+            for f in &self.0.frames {
+                out.push_str(&format!(
+                    "  File \"{}\", line {}, in {}\n",
+                    f.file, f.line, f.function
+                ));
+                if let Some(src) = source_line(&f.file, f.line) {
+                    out.push_str(&format!("    {src}\n"));
+                }
+            }
+        }
+        if let Some(s) = &self.0.syntax {
+            out.push_str(&format!("  File \"{}\", line {}\n", s.file, s.line));
+            if let Some(text) = &s.text {
+                let trimmed = text.trim_end();
+                let indent = trimmed.len() - trimmed.trim_start().len();
+                out.push_str(&format!("    {}\n", trimmed.trim_start()));
+                if let Some(off) = s.offset {
+                    let col = (off as usize).saturating_sub(1).saturating_sub(indent);
+                    out.push_str(&format!("    {}^\n", " ".repeat(col)));
+                }
+            }
+            let msg = s.msg.as_deref().unwrap_or(&self.0.message);
+            out.push_str(&format!("{}: {msg}\n", self.0.type_name));
+        } else {
+            out.push_str(&format!("{self}\n"));
+        }
+        out
+    }
+
+    /// The exception as a Python object (creating it if it was made in Rust), with its cause
+    /// chain attached.
+    pub fn to_object<'py>(&self, py: Python<'py>) -> Object<'py, Any> {
+        match &self.0.raise {
+            Raise::Object(v) => v.bind(py).to_owned(),
+            Raise::Lazy(class) => {
+                let value = instantiate(py, class, &self.0.message);
+                if let Some((kind, cause)) = &self.0.cause {
+                    let c = cause.to_object(py);
+                    // SAFETY: both are live exception instances; SetCause/SetContext steal the
+                    // reference they are given.
+                    unsafe {
+                        match kind {
+                            CauseKind::Cause => {
+                                ffi::PyException_SetCause(value.as_ptr(), c.into_ptr())
+                            }
+                            CauseKind::Context => {
+                                ffi::PyException_SetContext(value.as_ptr(), c.into_ptr())
+                            }
+                        }
+                    }
+                }
+                value
+            }
+        }
+    }
+
+    /// Raises the exception in the interpreter (for a function returning to Python).
+    pub fn restore(self, py: Python<'_>) {
+        let value = self.to_object(py);
+        #[cfg(py_3_12)]
+        // SAFETY: GIL held; SetRaisedException steals the reference.
+        unsafe {
+            ffi::PyErr_SetRaisedException(value.into_ptr())
+        };
+        #[cfg(not(py_3_12))]
+        // SAFETY: GIL held; Restore steals the three references it is given.
+        unsafe {
+            let ty = ffi::Py_TYPE(value.as_ptr()).cast::<ffi::PyObject>();
+            ffi::Py_INCREF(ty);
+            let tb = ffi::PyException_GetTraceback(value.as_ptr());
+            ffi::PyErr_Restore(ty, value.into_ptr(), tb);
+        }
+    }
+}
+
+/// `class(message)`, or a `SystemError` describing why that failed.
+fn instantiate<'py>(py: Python<'py>, class: &ExceptionType, message: &str) -> Object<'py, Any> {
+    // SAFETY: GIL held (token); every returned pointer is checked.
+    unsafe {
+        let msg = ffi::PyUnicode_FromStringAndSize(
+            message.as_ptr().cast(),
+            message.len() as ffi::Py_ssize_t,
+        );
+        if !msg.is_null() {
+            let args = [msg];
+            let v =
+                ffi::PyObject_Vectorcall(class.as_ptr(), args.as_ptr(), 1, std::ptr::null_mut());
+            ffi::Py_DECREF(msg);
+            if let Some(v) = std::ptr::NonNull::new(v) {
+                if ffi::PyExceptionInstance_Check(v.as_ptr()) {
+                    return Object::from_owned_ptr(py, v);
+                }
+                ffi::Py_DECREF(v.as_ptr());
+            }
+        }
+        ffi::PyErr_Clear();
+        let fallback = format!("could not create {} for: {message}", class.name());
+        let msg = ffi::PyUnicode_FromStringAndSize(
+            fallback.as_ptr().cast(),
+            fallback.len() as ffi::Py_ssize_t,
+        );
+        let args = [msg];
+        let v = if msg.is_null() {
+            std::ptr::null_mut()
+        } else {
+            ffi::PyObject_Vectorcall(
+                ffi::PyExc_SystemError,
+                args.as_ptr(),
+                1,
+                std::ptr::null_mut(),
+            )
+        };
+        ffi::Py_XDECREF(msg);
+        match std::ptr::NonNull::new(v) {
+            Some(v) => Object::from_owned_ptr(py, v),
+            None => {
+                ffi::PyErr_Clear();
+                Object::from_borrowed_ptr(
+                    py,
+                    std::ptr::NonNull::new_unchecked(ffi::PyExc_SystemError),
+                )
+            }
+        }
+    }
+}
+
+fn source_line(file: &str, line: u32) -> Option<String> {
+    if line == 0 || file.starts_with('<') {
+        return None;
+    }
+    let text = std::fs::read_to_string(file).ok()?;
+    let l = text.lines().nth(line as usize - 1)?.trim();
+    (!l.is_empty()).then(|| l.to_owned())
+}
+
+impl fmt::Display for PyErr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f.write_str(self.traceback().trim_end());
+        }
+        if self.0.message.is_empty() {
+            f.write_str(&self.0.type_name)
+        } else {
+            write!(f, "{}: {}", self.0.type_name, self.0.message)
+        }
+    }
+}
+
+impl fmt::Debug for PyErr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PyErr")
+            .field("type_name", &self.0.type_name)
+            .field("message", &self.0.message)
+            .field("kind", &self.0.kind)
+            .field("frames", &self.0.frames)
+            .field("cause", &self.0.cause.as_ref().map(|(_, c)| c))
+            .finish()
+    }
+}
+
+impl std::error::Error for PyErr {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .cause
+            .as_ref()
+            .map(|(_, c)| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error
+
+impl Error {
+    /// Takes the exception currently raised in the interpreter.
+    #[cold]
+    pub fn fetch(py: Python<'_>) -> Error {
+        Error::Python(PyErr::fetch(py))
+    }
+
+    /// A `TypeError` with `message`.
+    #[cold]
+    pub fn type_error(message: impl Into<String>) -> Error {
+        Error::Python(PyErr::new(ExceptionType::TypeError, message))
+    }
+
+    /// A `ValueError` with `message`.
+    #[cold]
+    pub fn value_error(message: impl Into<String>) -> Error {
+        Error::Python(PyErr::new(ExceptionType::ValueError, message))
+    }
+
+    /// An `OverflowError` with `message`.
+    #[cold]
+    pub fn overflow_error(message: impl Into<String>) -> Error {
+        Error::Python(PyErr::new(ExceptionType::OverflowError, message))
+    }
+
+    /// A `RuntimeError` with `message`.
+    #[cold]
+    pub fn runtime_error(message: impl Into<String>) -> Error {
+        Error::Python(PyErr::new(ExceptionType::RuntimeError, message))
+    }
+
+    /// "expected X, got Y" for an object of the wrong type.
+    #[cold]
+    pub(crate) fn downcast(obj: &Object<'_, Any>, expected: &str) -> Error {
+        Error::type_error(format!(
+            "expected {expected}, got {}",
+            capture::type_name_of(obj.as_ptr())
+        ))
+    }
+
+    /// The Python exception, if this is one.
+    pub fn as_python(&self) -> Option<&PyErr> {
+        match self {
+            Error::Python(e) => Some(e),
+            Error::Context { source, .. } => source.as_python(),
+            _ => None,
+        }
+    }
+
+    /// The exit code, if this is a `SystemExit`.
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.as_python()?.kind() {
+            ExceptionKind::SystemExit { code } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The error as a Python exception (for a Rust function returning to Python): a Python
+    /// error is itself; [`Error::Timeout`] is `TimeoutError`; [`Error::Io`] is `OSError`; a
+    /// [`Error::Context`] is a `RuntimeError` whose `__cause__` is the inner error; the rest
+    /// are `RuntimeError`.
+    pub fn into_py_err(self) -> PyErr {
+        match self {
+            Error::Python(e) => e,
+            Error::Context { context, source } => {
+                let inner = source.into_py_err();
+                let mut e = PyErr::new(ExceptionType::RuntimeError, format!("{context}: {inner}"));
+                e.0.cause = Some((CauseKind::Cause, inner));
+                e
+            }
+            Error::Timeout { .. } => PyErr::new(ExceptionType::TimeoutError, self.to_string()),
+            Error::Io { ref source, .. } => {
+                let class = match source.kind() {
+                    std::io::ErrorKind::NotFound => ExceptionType::FileNotFoundError,
+                    std::io::ErrorKind::PermissionDenied => ExceptionType::PermissionError,
+                    _ => ExceptionType::OSError,
+                };
+                PyErr::new(class, self.to_string())
+            }
+            other => PyErr::new(ExceptionType::RuntimeError, other.to_string()),
+        }
+    }
+
+    /// Raises the error in the interpreter (see [`Error::into_py_err`]).
+    pub fn restore(self, py: Python<'_>) {
+        self.into_py_err().restore(py)
+    }
+}
+
+impl From<PyErr> for Error {
+    fn from(e: PyErr) -> Error {
+        Error::Python(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Python(e) => fmt::Display::fmt(e, f),
+            Error::NotInitialized => f.write_str(
+                "the Python interpreter is not initialized: call pyhost::initialize() or \
+                 pyhost::Interpreter::builder().start() first",
+            ),
+            Error::AlreadyInitialized => f.write_str(
+                "the Python interpreter was already initialized in this process (CPython \
+                 supports one initialization per process)",
+            ),
+            Error::Finalized => f.write_str(
+                "the Python interpreter has been shut down and cannot be used again in this process",
+            ),
+            Error::ShutdownInsideGil => f.write_str(
+                "pyhost::shutdown() was called while this thread holds the GIL; call it outside \
+                 any with_gil scope",
+            ),
+            Error::Init { message } => write!(f, "the Python interpreter failed to start: {message}"),
+            Error::PythonHome {
+                home,
+                searched,
+                version,
+            } => {
+                write!(
+                    f,
+                    "the Python {version} standard library was not found (no `encodings` package \
+                     in any of: "
+                )?;
+                for (i, p) in searched.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", p.display())?;
+                }
+                f.write_str(")")?;
+                if let Some(h) = home {
+                    write!(f, " with the Python home set to {}", h.display())?;
+                }
+                write!(
+                    f,
+                    ". Install Python {version} on this machine, or ship its standard library \
+                     with the program and point Builder::home() at the directory holding \
+                     lib/python{version} (PYTHONHOME is ignored by an isolated interpreter)."
+                )
+            }
+            Error::Venv { path, problem } => {
+                write!(f, "cannot use the virtual environment {}: {problem}", path.display())
+            }
+            Error::Io { path, source } => write!(f, "cannot read {}: {source}", path.display()),
+            Error::Context { context, source } => write!(f, "{context}: {source}"),
+            Error::Timeout { after } => write!(f, "the call timed out after {after:?} and was interrupted"),
+            Error::Cancelled => f.write_str("the call was cancelled before it finished"),
+            Error::Stuck { after } => write!(
+                f,
+                "the call did not return after being interrupted ({after:?}): it is stuck in \
+                 native code, and its worker thread was replaced"
+            ),
+            Error::QueueFull { capacity } => {
+                write!(f, "the executor's queue is full ({capacity} calls waiting)")
+            }
+            Error::ExecutorClosed => f.write_str("the executor has been shut down"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Python(e) => e
+                .cause()
+                .map(|(_, c)| c as &(dyn std::error::Error + 'static)),
+            Error::Io { source, .. } => Some(source),
+            Error::Context { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+/// Adds a description of what was being done to an error.
+///
+/// ```
+/// # pyhost::initialize_once().unwrap();
+/// use pyhost::ResultExt;
+/// let err = pyhost::with_gil(|py| py.import("no_such_module").map(drop))
+///     .context("loading check disk")
+///     .unwrap_err();
+/// assert!(err.to_string().starts_with("loading check disk: ModuleNotFoundError"), "{err}");
+/// ```
+pub trait ResultExt<T> {
+    /// Wraps the error in [`Error::Context`].
+    ///
+    /// # Errors
+    /// The original error, wrapped.
+    fn context(self, context: impl Into<Cow<'static, str>>) -> Result<T>;
+
+    /// Like [`ResultExt::context`], computing the description only on error.
+    ///
+    /// # Errors
+    /// The original error, wrapped.
+    fn with_context<C: Into<String>>(self, f: impl FnOnce() -> C) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn context(self, context: impl Into<Cow<'static, str>>) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            context: context.into().into_owned(),
+            source: Box::new(e.into()),
+        })
+    }
+
+    fn with_context<C: Into<String>>(self, f: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            context: f().into(),
+            source: Box::new(e.into()),
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! Embed CPython in Rust programs, fast and safely.
+//!
+//! ```
+//! pyhost::initialize_once()?; // or Interpreter::builder()...start()
+//! let total: i64 = pyhost::with_gil(|py| {
+//!     let statistics = py.import("statistics")?;
+//!     statistics.call_method1("fsum", (vec![1.5, 2.5],))?.extract::<f64>().map(|f| f as i64)
+//! })?;
+//! assert_eq!(total, 4);
+//! # Ok::<(), pyhost::Error>(())
+//! ```
+//!
+//! | Python concept | pyhost |
+//! |---|---|
+//! | the interpreter | [`Interpreter::builder`], [`initialize`], [`shutdown`] |
+//! | holding the GIL | [`Python`] token from [`with_gil`]; [`Python::allow_threads`] to release it |
+//! | a reference | [`Object`] (owned, GIL-bound), [`Borrowed`], [`Unbound`] (`Send + Sync`) |
+//! | `str`, `bytes`, `int`, `float`, `bool`, `None` | [`types::Str`], [`types::Bytes`], [`types::Int`], [`types::Float`], [`types::Bool`], [`types::NoneType`] |
+//! | `tuple`, `list`, `dict`, `set` | [`types::Tuple`], [`types::List`], [`types::Dict`], [`types::Set`] |
+//! | modules, callables, classes | [`types::Module`], [`types::Callable`] / [`types::Function`], [`types::Type`] |
+//! | `import`, `eval`, `exec`, run a file | [`Python::import`], [`Python::eval`], [`Python::exec`], [`Python::run_file`] |
+//! | converting values | [`IntoPython`], [`FromPython`] ([`conversion`]) |
+//! | exceptions | [`Error`], [`PyErr`] (type, message, traceback, cause chain), [`ExceptionType`] |
+//! | a Rust function called from Python | [`types::Function::new`], [`callback::trampoline`] |
+//!
+//! # Threads
+//!
+//! Any thread may call [`with_gil`]. Each thread gets one `PyThreadState`, created on its first
+//! acquisition and kept until it exits, so taking the GIL again costs a restore/save pair and
+//! `threading.local` data survives between calls. Nested `with_gil` calls are a thread-local
+//! counter bump. [`Unbound`] handles may be dropped anywhere: without the GIL the release is
+//! deferred to the next acquisition.
+//!
+//! # Safety
+//!
+//! Values bound to the GIL (`Python<'py>`, `Object<'py, _>`) are neither `Send` nor `Sync` and
+//! cannot outlive the `with_gil` closure. Panics in Rust functions called from Python become
+//! Python exceptions and never unwind into C. Python exceptions are fetched where they happen
+//! and carried as [`PyErr`] values.
+
+#![warn(missing_docs)]
+
+pub use pyhost_sys as ffi;
+
+pub mod callback;
+mod code;
+pub mod conversion;
+mod err;
+mod gil;
+mod interpreter;
+mod object;
+pub mod types;
+
+pub use code::Mode;
+pub use conversion::{FromPython, FromPythonOwned, IntoArgs, IntoPython};
+pub use err::{
+    CauseKind, CustomClass, Error, ExceptionKind, ExceptionType, Frame, PyErr, Result, ResultExt,
+    SyntaxLocation,
+};
+pub use gil::{GilGuard, Python, gil_is_held, pending_decrefs, with_gil};
+pub use interpreter::{
+    Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized, shutdown,
+};
+pub use object::{Borrowed, Object, Unbound};
+
+/// The names most programs need: `use pyhost::prelude::*;`.
+pub mod prelude {
+    pub use crate::types::{
+        Any, Bool, Bytes, Callable, Dict, Float, Int, List, Module, NoneType, Set, Str, Tuple, Type,
+    };
+    pub use crate::{
+        Borrowed, Error, FromPython, IntoPython, Object, PyErr, Python, Result, ResultExt, Unbound,
+        with_gil,
+    };
+}
