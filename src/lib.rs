@@ -47,6 +47,8 @@ mod code;
 pub mod conversion;
 mod err;
 mod gil;
+#[doc(hidden)]
+pub mod impl_;
 mod interpreter;
 mod object;
 pub mod types;

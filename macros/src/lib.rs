@@ -1,0 +1,1 @@
+//! Attribute and derive macros for pyhost (work in progress).
