@@ -280,6 +280,7 @@ struct Venv {
     root: PathBuf,
     site_packages: PathBuf,
     python: Option<PathBuf>,
+    system_site_packages: bool,
 }
 
 /// Checks a venv against the linked Python before starting.
@@ -318,10 +319,16 @@ fn check_venv(dir: &Path) -> Result<Venv> {
         .iter()
         .map(|n| dir.join("bin").join(n))
         .find(|p| p.exists());
+    let system_site_packages = cfg.lines().any(|l| {
+        l.split_once('=').is_some_and(|(k, v)| {
+            k.trim() == "include-system-site-packages" && v.trim().eq_ignore_ascii_case("true")
+        })
+    });
     Ok(Venv {
         root: dir.to_path_buf(),
         site_packages,
         python,
+        system_site_packages,
     })
 }
 
@@ -340,6 +347,20 @@ fn post_init(
     let mut exe = executable.map(Path::to_path_buf);
     if let Some(v) = venv {
         let site = py.import("site")?;
+        if !v.system_site_packages {
+            // A venv's python does not see the base installation's site-packages (Debian's
+            // dist-packages included) unless its pyvenv.cfg says so.
+            let base_sites = site.call_method0("getsitepackages")?;
+            for dir in base_sites.iter()? {
+                let dir = dir?;
+                while sys_path
+                    .call_method1("__contains__", (&dir,))?
+                    .is_truthy()?
+                {
+                    sys_path.call_method1("remove", (&dir,))?;
+                }
+            }
+        }
         site.call_method1("addsitedir", (v.site_packages.as_path(),))?;
         sys.setattr("prefix", v.root.as_path())?;
         sys.setattr("exec_prefix", v.root.as_path())?;

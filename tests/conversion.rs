@@ -1,0 +1,332 @@
+//! Conversions both ways, their errors, and reference-count balance.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+use pyhost::types::{Any, Dict, List, Tuple};
+use pyhost::{FromPythonOwned, IntoPython, Object, Python, with_gil};
+
+fn init() {
+    pyhost::initialize_once().expect("starting Python");
+}
+
+/// Converts to Python, checks `repr`, converts back and compares.
+fn round_trip<T>(value: T, repr: &str)
+where
+    T: for<'py> IntoPython<'py>
+        + for<'py> FromPythonOwned<'py>
+        + Clone
+        + PartialEq
+        + std::fmt::Debug,
+{
+    with_gil(|py| {
+        let obj = value.clone().into_python(py)?;
+        assert_eq!(obj.repr()?.to_str()?, repr);
+        let back: T = obj.extract()?;
+        assert_eq!(back, value);
+        Ok(())
+    })
+    .unwrap();
+}
+
+fn extract_err<T: for<'py> FromPythonOwned<'py> + std::fmt::Debug>(expr: &str) -> String {
+    with_gil(|py| Ok(py.eval(expr)?.extract::<T>().unwrap_err().to_string())).unwrap()
+}
+
+#[test]
+fn integers_round_trip_and_overflow_is_an_error() {
+    init();
+    round_trip(0i8, "0");
+    round_trip(i64::MIN, "-9223372036854775808");
+    round_trip(u64::MAX, "18446744073709551615");
+    round_trip(i128::MIN, "-170141183460469231731687303715884105728");
+    round_trip(u128::MAX, "340282366920938463463374607431768211455");
+    round_trip(usize::MAX, &usize::MAX.to_string());
+    assert_eq!(
+        extract_err::<i8>("300"),
+        "OverflowError: int 300 does not fit in i8"
+    );
+    assert_eq!(
+        extract_err::<u8>("-1"),
+        "OverflowError: int -1 does not fit in u8"
+    );
+    assert_eq!(
+        extract_err::<u64>("-1"),
+        "OverflowError: int -1 does not fit in u64"
+    );
+    assert_eq!(
+        extract_err::<i64>("2**64"),
+        "OverflowError: int 18446744073709551616 does not fit in i64"
+    );
+    assert_eq!(
+        extract_err::<u128>("-5"),
+        "OverflowError: int -5 does not fit in u128"
+    );
+    assert_eq!(
+        extract_err::<i32>("'12'"),
+        "TypeError: expected int (for i32), got str"
+    );
+    assert_eq!(
+        extract_err::<i32>("1.5"),
+        "TypeError: expected int (for i32), got float"
+    );
+    // bool is an int in Python; objects with __index__ are accepted.
+    with_gil(|py| {
+        assert_eq!(py.eval("True")?.extract::<i64>()?, 1);
+        let ns = py.new_namespace()?;
+        py.exec_with(
+            "class N:\n    def __index__(self):\n        return 7\nn = N()",
+            &ns,
+            None,
+        )?;
+        assert_eq!(ns.get_item("n")?.unwrap().extract::<u16>()?, 7);
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn floats_and_bools() {
+    init();
+    round_trip(1.5f64, "1.5");
+    round_trip(-0.25f32, "-0.25");
+    round_trip(true, "True");
+    with_gil(|py| {
+        assert_eq!(py.eval("3")?.extract::<f64>()?, 3.0);
+        assert!(py.eval("float('nan')")?.extract::<f64>()?.is_nan());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        extract_err::<f64>("'x'"),
+        "TypeError: expected float, got str"
+    );
+    assert_eq!(
+        extract_err::<bool>("1"),
+        "TypeError: expected bool, got int"
+    );
+}
+
+#[test]
+fn text_and_invalid_text() {
+    init();
+    round_trip(String::from("héllo wörld ✓"), "'héllo wörld ✓'");
+    round_trip('ß', "'ß'");
+    round_trip(String::new(), "''");
+    assert_eq!(
+        extract_err::<String>("b'x'"),
+        "TypeError: expected str, got bytes"
+    );
+    assert_eq!(
+        extract_err::<char>("'ab'"),
+        "ValueError: expected a str of one character, got one of 2"
+    );
+    // A lone surrogate is not valid text: an error, never garbage.
+    let e = extract_err::<String>("'\\ud800'");
+    assert!(e.starts_with("UnicodeEncodeError"), "{e}");
+    with_gil(|py| {
+        let s = py.eval("'borrowed'")?;
+        let b: &str = s.extract()?;
+        assert_eq!(b, "borrowed");
+        let lossy = py.eval("'a\\ud800b'")?.str()?;
+        assert_eq!(lossy.to_string_lossy(), "a\u{fffd}\u{fffd}\u{fffd}b");
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn bytes_vec_u8_and_slices() {
+    init();
+    round_trip(vec![0u8, 255, 10], "b'\\x00\\xff\\n'");
+    with_gil(|py| {
+        let slice: &[u8] = b"raw";
+        assert_eq!(slice.into_python(py)?.repr()?.to_str()?, "b'raw'");
+        assert_eq!(py.eval("bytearray(b'ab')")?.extract::<Vec<u8>>()?, b"ab");
+        assert_eq!(py.eval("[1, 2]")?.extract::<Vec<u8>>()?, [1, 2]);
+        let obj = py.eval("b'zero copy'")?;
+        let borrowed: &[u8] = obj.extract()?;
+        assert_eq!(borrowed, b"zero copy");
+        assert!(py.eval("bytearray(b'x')")?.extract::<&[u8]>().is_err());
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn options_sequences_tuples_arrays() {
+    init();
+    round_trip(Some(5i32), "5");
+    round_trip(None::<i32>, "None");
+    round_trip(vec![1i64, 2, 3], "[1, 2, 3]");
+    round_trip(vec![Some("a".to_owned()), None], "['a', None]");
+    round_trip((1i32, "two".to_owned(), 3.0f64), "(1, 'two', 3.0)");
+    round_trip([1u16, 2, 3], "[1, 2, 3]");
+    round_trip(vec![vec![1i32], vec![]], "[[1], []]");
+    with_gil(|py| {
+        assert_eq!(py.eval("(1, 2)")?.extract::<Vec<i32>>()?, [1, 2]);
+        assert_eq!(py.eval("range(3)")?.extract::<Vec<i32>>()?, [0, 1, 2]);
+        let t = py.eval("('a', 'b')")?;
+        let (a, b): (&str, &str) = t.extract()?;
+        assert_eq!((a, b), ("a", "b"));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        extract_err::<Vec<String>>("'abc'"),
+        "TypeError: expected a sequence of str, got str"
+    );
+    assert_eq!(
+        extract_err::<Vec<i32>>("5"),
+        "TypeError: expected a sequence, got int"
+    );
+    assert_eq!(
+        extract_err::<(i32, i32)>("(1, 2, 3)"),
+        "ValueError: expected a tuple of 2 items, got 3"
+    );
+    assert_eq!(
+        extract_err::<(i32, i32)>("[1, 2]"),
+        "TypeError: expected tuple, got list"
+    );
+    assert_eq!(
+        extract_err::<[i32; 2]>("[1]"),
+        "ValueError: expected a sequence of 2 items, got 1"
+    );
+    assert_eq!(
+        extract_err::<Vec<i32>>("[1, 'x']"),
+        "TypeError: expected int (for i32), got str"
+    );
+}
+
+#[test]
+fn maps_and_sets() {
+    init();
+    round_trip(
+        BTreeMap::from([("a".to_owned(), 1i32), ("b".to_owned(), 2)]),
+        "{'a': 1, 'b': 2}",
+    );
+    round_trip(BTreeSet::from([3i64]), "{3}");
+    let hm: HashMap<String, Vec<f64>> = HashMap::from([("x".to_owned(), vec![0.5])]);
+    round_trip(hm, "{'x': [0.5]}");
+    let hs: HashSet<String> = HashSet::from(["only".to_owned()]);
+    round_trip(hs, "{'only'}");
+    with_gil(|py| {
+        let m: BTreeMap<String, i32> = py
+            .eval("__import__('collections').OrderedDict(z=1)")?
+            .extract()?;
+        assert_eq!(m["z"], 1);
+        let s: BTreeSet<i32> = py.eval("frozenset([2, 1])")?.extract()?;
+        assert_eq!(s.into_iter().collect::<Vec<_>>(), [1, 2]);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        extract_err::<HashMap<String, i32>>("[1]"),
+        "TypeError: expected a mapping, got list"
+    );
+    assert_eq!(
+        extract_err::<HashMap<String, i32>>("{'a': 'b'}"),
+        "TypeError: expected int (for i32), got str"
+    );
+    assert_eq!(
+        extract_err::<HashSet<i32>>("'ab'"),
+        "TypeError: expected a set, got str"
+    );
+}
+
+#[test]
+fn paths_round_trip_even_when_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    init();
+    round_trip(PathBuf::from("/tmp/x y"), "'/tmp/x y'");
+    let odd = PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/\xff"));
+    with_gil(|py| {
+        let back: PathBuf = odd.clone().into_python(py)?.extract()?;
+        assert_eq!(back, odd);
+        let p: PathBuf = py
+            .eval("__import__('pathlib').PurePosixPath('/a/b')")?
+            .extract()?;
+        assert_eq!(p, PathBuf::from("/a/b"));
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// `sys.getrefcount` of `obj` as Python sees it.
+fn py_refcount(py: Python<'_>, obj: &Object<'_, Any>) -> i64 {
+    py.import("sys")
+        .unwrap()
+        .getattr("getrefcount")
+        .unwrap()
+        .call1((obj,))
+        .unwrap()
+        .extract()
+        .unwrap()
+}
+
+#[test]
+fn conversions_and_handle_operations_leave_refcounts_balanced() {
+    init();
+    with_gil(|py| {
+        let ns = py.new_namespace()?;
+        py.exec_with(
+            "s = 'refcounted ' + str(id(object()))\nl = [s, s]\nd = {'k': s}\nt = (s,)\n",
+            &ns,
+            None,
+        )?;
+        let s = ns.get_item("s")?.unwrap();
+        let l = ns.get_item("l")?.unwrap();
+        let d = ns.get_item("d")?.unwrap().into_downcast::<Dict>()?;
+        let t = ns.get_item("t")?.unwrap().into_downcast::<Tuple>()?;
+        let before = py_refcount(py, &s);
+        for _ in 0..100 {
+            let _: String = s.extract()?;
+            let _: Vec<String> = l.extract()?;
+            let _: Vec<Object<'_, Any>> = l.extract()?;
+            let _: HashMap<String, String> = d.extract()?;
+            let _: (String,) = t.extract()?;
+            let _ = d.get_item("k")?;
+            let _ = t.get(0)?.to_owned();
+            let _ = l.get_item(1)?;
+            let _: Vec<_> = d.iter().collect();
+            let _ = s.clone().unbind().into_bound(py);
+            let _ = s.getattr("upper")?.call0()?;
+            let _ = List::from_iter(py, [&s, &s])?;
+            let _ = Tuple::new(py, [&s])?;
+            let _ = d.copy()?;
+        }
+        assert_eq!(py_refcount(py, &s), before);
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_million_conversions_keep_memory_flat() {
+    init();
+    let run = |n: usize| {
+        with_gil(|py| {
+            let mut acc = 0i64;
+            for i in 0..n {
+                let obj = (i as i64, format!("item {i}"), vec![i as f64]).into_python(py)?;
+                let (a, _b, c): (i64, String, Vec<f64>) = obj.extract()?;
+                acc += a + c.len() as i64;
+            }
+            Ok(acc)
+        })
+        .unwrap()
+    };
+    run(100_000); // warm up allocator pools
+    let before = common::rss_bytes();
+    let acc = run(1_000_000);
+    let after = common::rss_bytes();
+    assert_eq!(acc, (0..1_000_000i64).sum::<i64>() + 1_000_000);
+    let grown = after.saturating_sub(before);
+    assert!(
+        grown < 8 << 20,
+        "RSS grew by {} KiB over 1,000,000 conversions",
+        grown >> 10
+    );
+}

@@ -1,0 +1,97 @@
+//! Isolation: with PYTHONPATH, PYTHONHOME, PYTHONSTARTUP and the user site pointing at hostile
+//! code, a default interpreter imports none of it; with the opt-in, PYTHONPATH is honoured.
+//! Each case runs in its own process (one interpreter per process).
+
+mod common;
+
+use common::{TempDir, assert_child_ok, is_child, run_child};
+
+/// A directory of modules that announce themselves when imported.
+fn hostile_dir() -> TempDir {
+    let d = TempDir::new("hostile");
+    let mark =
+        "import builtins\nbuiltins.HOSTILE = getattr(builtins, 'HOSTILE', []) + [__name__]\n";
+    d.write("sitecustomize.py", mark);
+    d.write("usercustomize.py", mark);
+    d.write(
+        "json.py",
+        &format!("{mark}\ndumps = lambda *a, **k: 'hijacked'\n"),
+    );
+    d.write("startup.py", mark);
+    d.write("home/lib/python3.99/os.py", mark);
+    d
+}
+
+fn hostile_env(d: &TempDir) -> Vec<(String, String)> {
+    vec![
+        ("PYTHONPATH".into(), d.path().display().to_string()),
+        (
+            "PYTHONSTARTUP".into(),
+            d.path().join("startup.py").display().to_string(),
+        ),
+        ("PYTHONUSERBASE".into(), d.path().display().to_string()),
+        (
+            "PYTHONHOME".into(),
+            d.path().join("home").display().to_string(),
+        ),
+        ("PYTHONINSPECT".into(), "1".into()),
+        ("PYTHONWARNINGS".into(), "error".into()),
+    ]
+}
+
+/// What the child reports: the hostile modules that ran, and where `json` came from.
+fn report() -> String {
+    pyhost::with_gil(|py| {
+        let ran: Vec<String> = py
+            .eval("getattr(__import__('builtins'), 'HOSTILE', [])")?
+            .extract()?;
+        let json: String = py.eval("__import__('json').dumps([1])")?.extract()?;
+        Ok(format!("RAN={ran:?} JSON={json}"))
+    })
+    .unwrap()
+}
+
+#[test]
+fn default_interpreter_ignores_the_environment() {
+    if is_child("default_interpreter_ignores_the_environment") {
+        pyhost::initialize().unwrap();
+        println!("{}", report());
+        return;
+    }
+    let d = hostile_dir();
+    let env = hostile_env(&d);
+    let env: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let out = assert_child_ok(&run_child(
+        "default_interpreter_ignores_the_environment",
+        &env,
+    ));
+    assert!(out.contains("RAN=[] JSON=[1]"), "{out}");
+}
+
+#[test]
+fn opt_in_honours_pythonpath() {
+    if is_child("opt_in_honours_pythonpath") {
+        pyhost::Interpreter::builder()
+            .use_environment(true)
+            .start()
+            .unwrap();
+        println!("{}", report());
+        return;
+    }
+    let d = hostile_dir();
+    // PYTHONHOME would break startup (that is its job): leave it out of the opt-in run.
+    let env: Vec<(String, String)> = hostile_env(&d)
+        .into_iter()
+        .filter(|(k, _)| k != "PYTHONHOME")
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let out = assert_child_ok(&run_child("opt_in_honours_pythonpath", &env));
+    assert!(
+        out.contains("RAN=[\"sitecustomize\"]"),
+        "sitecustomize from PYTHONPATH ran: {out}"
+    );
+    assert!(
+        out.contains("JSON=hijacked"),
+        "json from PYTHONPATH shadows the stdlib: {out}"
+    );
+}
