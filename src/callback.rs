@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
 use std::sync::OnceLock;
 
-use crate::gil::{Nested, drain_pending_decrefs};
+use crate::gil::{Nested, drain_pending};
 use crate::types::Any;
 use crate::{Object, Python, Result, Unbound, ffi};
 
@@ -46,7 +46,7 @@ pub unsafe fn trampoline<R: CallbackOutput>(body: impl FnOnce(Python<'_>) -> Res
     // SAFETY: the interpreter called us, so this thread holds the GIL (caller).
     let py = unsafe { Python::assume_gil_acquired() };
     // SAFETY: GIL held.
-    unsafe { drain_pending_decrefs() };
+    unsafe { drain_pending() };
     let outcome = catch_unwind(AssertUnwindSafe(|| match body(py) {
         Ok(v) => v,
         Err(e) => {

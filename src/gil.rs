@@ -9,6 +9,9 @@
 //! a create/destroy each time and loses its `threading.local` and contextvars state between
 //! calls. pyhost creates the thread state on the first acquisition and keeps it until the
 //! thread exits: later acquisitions are a `PyEval_RestoreThread`/`PyEval_SaveThread` pair.
+//! When the thread exits, its state is handed to the next thread that takes the GIL, which
+//! deletes it: a thread never waits for the GIL while exiting, so joining it while holding the
+//! GIL is safe.
 //!
 //! Nested acquisitions on a thread that already holds the GIL only bump a thread-local count.
 //!
@@ -183,29 +186,17 @@ struct KeptState {
 impl Drop for KeptState {
     fn drop(&mut self) {
         let tstate = self.tstate.get();
-        let Some(gstate) = self.owned.get() else {
-            return;
-        };
-        if tstate.is_null() {
+        if self.owned.get().is_none() || tstate.is_null() {
             return;
         }
-        // At process exit the main thread's thread-locals are destroyed while other threads may
-        // still hold the GIL: never block there. The state dies with the process.
-        if std::thread::current().name() == Some("main") {
-            return;
+        // The thread is exiting. Deleting its thread state needs the GIL, and waiting for it
+        // here would deadlock a thread that joins this one while holding the GIL; so the state
+        // is handed to the next thread that takes the GIL (see `drain_pending`).
+        if matches!(STATE.load(Ordering::Acquire), STARTING | RUNNING) {
+            let mut dead = DEAD_STATES.lock().unwrap_or_else(|e| e.into_inner());
+            dead.push(DeadState(tstate));
+            MAINTENANCE.store(true, Ordering::Release);
         }
-        ACTIVE.fetch_add(1, Ordering::SeqCst);
-        if STATE.load(Ordering::SeqCst) == RUNNING {
-            // SAFETY: `tstate` was created on this thread by PyGILState_Ensure and is not
-            // current; the interpreter is running and this registration keeps shutdown from
-            // finalizing until we are done. Release with the Ensure's state drops the count to
-            // zero, which clears and deletes the thread state and releases the GIL.
-            unsafe {
-                ffi::PyEval_RestoreThread(tstate);
-                ffi::PyGILState_Release(gstate);
-            }
-        }
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -241,10 +232,8 @@ impl Acquired {
         // SAFETY: the interpreter is running and stays so while we are registered as active.
         let mode = unsafe { take_gil() };
         GIL_COUNT.with(|c| c.set(1));
-        if PENDING_DIRTY.load(Ordering::Acquire) {
-            // SAFETY: the GIL is held.
-            unsafe { drain_pending_decrefs() };
-        }
+        // SAFETY: the GIL is held.
+        unsafe { drain_pending() };
         Ok(Acquired {
             mode,
             _not_send: PhantomData,
@@ -428,15 +417,23 @@ impl Drop for GilGuard {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deferred reference releases
+// Deferred work: reference releases and thread-state deletions that need the GIL
 
 /// References released by threads that did not hold the GIL, applied at the next acquisition.
 static PENDING: Mutex<Vec<PendingPtr>> = Mutex::new(Vec::new());
-static PENDING_DIRTY: AtomicBool = AtomicBool::new(false);
+/// Thread states of exited threads, deleted at the next acquisition.
+static DEAD_STATES: Mutex<Vec<DeadState>> = Mutex::new(Vec::new());
+/// Set when either list has entries: one load on every outermost acquisition.
+static MAINTENANCE: AtomicBool = AtomicBool::new(false);
 
 struct PendingPtr(NonNull<ffi::PyObject>);
 // SAFETY: the pointer is only dereferenced (decref'd) with the GIL held.
 unsafe impl Send for PendingPtr {}
+
+struct DeadState(*mut ffi::PyThreadState);
+// SAFETY: the thread that owned the state has exited; the state is only touched again with the
+// GIL held, to clear and delete it.
+unsafe impl Send for DeadState {}
 
 /// Releases an owned reference: now when this thread holds the GIL, otherwise at the next
 /// acquisition by any thread. After finalization the reference is simply forgotten (the
@@ -451,18 +448,39 @@ pub(crate) fn release_owned(ptr: NonNull<ffi::PyObject>) {
         _ => {
             let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
             pending.push(PendingPtr(ptr));
-            PENDING_DIRTY.store(true, Ordering::Release);
+            MAINTENANCE.store(true, Ordering::Release);
         }
     }
 }
 
-/// Applies the deferred releases.
+/// Applies the deferred releases and deletes the thread states of exited threads.
 ///
 /// # Safety
 /// The GIL is held.
-pub(crate) unsafe fn drain_pending_decrefs() {
-    if !PENDING_DIRTY.swap(false, Ordering::AcqRel) {
+#[inline]
+pub(crate) unsafe fn drain_pending() {
+    if !MAINTENANCE.load(Ordering::Acquire) {
         return;
+    }
+    // SAFETY: forwarded to the caller.
+    unsafe { drain_pending_slow() }
+}
+
+#[cold]
+unsafe fn drain_pending_slow() {
+    if !MAINTENANCE.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let dead = std::mem::take(&mut *DEAD_STATES.lock().unwrap_or_else(|e| e.into_inner()));
+    for d in dead {
+        // SAFETY: GIL held (caller). The state belonged to a thread that has exited without
+        // holding the GIL; clearing it may run Python code (thread-local destructors) on this
+        // thread, which is allowed with the GIL held, and a cleared state may be deleted from
+        // any thread.
+        unsafe {
+            ffi::PyThreadState_Clear(d.0);
+            ffi::PyThreadState_Delete(d.0);
+        }
     }
     let taken = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
     for p in taken {
@@ -474,4 +492,9 @@ pub(crate) unsafe fn drain_pending_decrefs() {
 /// How many releases are waiting for the GIL (for tests and diagnostics).
 pub fn pending_decrefs() -> usize {
     PENDING.lock().map(|p| p.len()).unwrap_or(0)
+}
+
+/// How many thread states of exited threads wait to be deleted (for tests and diagnostics).
+pub fn pending_thread_states() -> usize {
+    DEAD_STATES.lock().map(|p| p.len()).unwrap_or(0)
 }

@@ -565,6 +565,19 @@ pub fn is_initialized() -> bool {
 /// [`Error::Finalized`] when there is nothing to shut down, [`Error::Init`] when CPython
 /// reports an error while finalizing (for example a failed flush of `sys.stdout`).
 pub fn shutdown() -> Result<()> {
+    shutdown_inner(None)
+}
+
+/// [`shutdown`], giving up when the `with_gil` scopes in progress on other threads have not
+/// ended within `wait`: the interpreter is then left running, and the error says so.
+///
+/// # Errors
+/// As [`shutdown`], plus [`Error::Stuck`] when other threads did not leave Python in time.
+pub fn shutdown_timeout(wait: std::time::Duration) -> Result<()> {
+    shutdown_inner(Some(wait))
+}
+
+fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
     if crate::gil::gil_is_held() {
         return Err(Error::ShutdownInsideGil);
     }
@@ -574,13 +587,20 @@ pub fn shutdown() -> Result<()> {
         Err(_) => return Err(Error::Finalized),
     }
     // New acquisitions now fail; wait for the ones in progress to end.
+    let start = std::time::Instant::now();
     while ACTIVE.load(Ordering::SeqCst) != 0 {
+        if wait.is_some_and(|w| start.elapsed() >= w) {
+            STATE.store(RUNNING, Ordering::SeqCst);
+            return Err(Error::Stuck {
+                after: start.elapsed(),
+            });
+        }
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
     let held = Acquired::acquire_for_shutdown();
     // SAFETY: the GIL is held and no other thread is inside a pyhost acquisition.
     let rc = unsafe {
-        crate::gil::drain_pending_decrefs();
+        crate::gil::drain_pending();
         ffi::Py_FinalizeEx()
     };
     STATE.store(FINALIZED, Ordering::SeqCst);

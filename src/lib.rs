@@ -22,6 +22,7 @@
 //! | converting values | [`IntoPython`], [`FromPython`] ([`conversion`]) |
 //! | exceptions | [`Error`], [`PyErr`] (type, message, traceback, cause chain), [`ExceptionType`] |
 //! | a Rust function called from Python | [`types::Function::new`], [`callback::trampoline`] |
+//! | Python from any thread or async task, with deadlines | [`Executor`] ([`executor`]) |
 //!
 //! # Threads
 //!
@@ -46,6 +47,7 @@ pub mod callback;
 mod code;
 pub mod conversion;
 mod err;
+pub mod executor;
 mod gil;
 #[doc(hidden)]
 pub mod impl_;
@@ -59,9 +61,11 @@ pub use err::{
     CauseKind, CustomClass, Error, ExceptionKind, ExceptionType, Frame, PyErr, Result, ResultExt,
     SyntaxLocation,
 };
-pub use gil::{GilGuard, Python, gil_is_held, pending_decrefs, with_gil};
+pub use executor::Executor;
+pub use gil::{GilGuard, Python, gil_is_held, pending_decrefs, pending_thread_states, with_gil};
 pub use interpreter::{
     Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized, shutdown,
+    shutdown_timeout,
 };
 pub use object::{Borrowed, Object, Unbound};
 

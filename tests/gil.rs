@@ -263,3 +263,24 @@ fn many_threads_acquire_and_drop_unbound_handles() {
     let after = with_gil(|py| Ok(target.bind(py).refcount())).unwrap();
     assert_eq!(after, baseline, "every clone was released");
 }
+
+#[test]
+fn joining_a_finished_python_thread_while_holding_the_gil_does_not_deadlock() {
+    init();
+    for _ in 0..20 {
+        with_gil(|py| {
+            // The helper used Python and exits while this thread holds the GIL.
+            let helper = std::thread::spawn(|| with_gil(|py| py.eval("1").map(drop)).unwrap());
+            let done = py.allow_threads(|| {
+                let t = std::time::Instant::now();
+                while !helper.is_finished() && t.elapsed() < Duration::from_secs(10) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                helper
+            });
+            done.join().unwrap(); // GIL held: the helper's exit must not need it
+            Ok(())
+        })
+        .unwrap();
+    }
+}

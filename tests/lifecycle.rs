@@ -71,6 +71,9 @@ fn lifecycle_from_start_to_after_shutdown() {
         0,
         "deferred releases were applied"
     );
+    // The eight exited threads' states were deleted by the acquisitions since.
+    with_gil(|_| Ok(())).unwrap();
+    assert_eq!(pyhost::pending_thread_states(), 0);
 
     // An unbound handle dropped after shutdown must be harmless.
     let late: Unbound = with_gil(|py| Ok(py.eval("[1, 2, 3]")?.unbind())).unwrap();

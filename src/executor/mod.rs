@@ -1,0 +1,707 @@
+//! Pinned Python workers: run Python from any Rust thread or async task, with deadlines,
+//! cancellation and back-pressure.
+//!
+//! An [`Executor`] owns N OS threads dedicated to Python. Each keeps its own thread state (so
+//! taking the GIL costs a restore/save pair) and runs one call at a time; calls wait in a
+//! bounded queue. [`Executor::run`] blocks the calling thread; [`Executor::spawn`] returns a
+//! [`Call`] future that works on any async runtime and never blocks the runtime's threads.
+//!
+//! # Deadlines and cancellation
+//!
+//! A call has a deadline (measured from when it starts running). When it passes — or when its
+//! [`Call`] is dropped — the worker is interrupted: an asynchronous `pyhost.CallInterrupted`
+//! exception (a `BaseException`, so `except Exception` does not swallow it) is raised in the
+//! worker's Python code, which stops pure-Python loops within one switch interval, and
+//! `time.sleep` (replaced at start by an interruptible version, see
+//! [`Builder::interruptible_sleep`]) wakes at once. The caller gets [`Error::Timeout`] (or
+//! [`Error::Cancelled`]) and the worker takes the next call.
+//!
+//! Code blocked in a C call that does not return to the interpreter (a lock, a socket without
+//! timeout) cannot be interrupted: after a grace period the caller gets [`Error::Stuck`], the
+//! worker is retired (it exits whenever its call returns) and a new worker takes its place, so
+//! the pool keeps its size.
+//!
+//! ```
+//! # pyhost::initialize_once().unwrap();
+//! use std::time::Duration;
+//! let ex = pyhost::Executor::builder().workers(2).build()?;
+//! assert_eq!(ex.run(|py| py.eval("6 * 7")?.extract::<i32>())?, 42);
+//! let err = ex.run_timeout(Duration::from_millis(100), |py| py.exec("while True: pass")).unwrap_err();
+//! assert!(matches!(err, pyhost::Error::Timeout { .. }));
+//! ex.shutdown(pyhost::executor::ShutdownMode::Drain)?;
+//! # Ok::<(), pyhost::Error>(())
+//! ```
+
+mod call;
+mod supervisor;
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use call::{CANCELLED, Control, DONE, Phase, QUEUED, RUNNING, Slot, finish};
+pub use call::{Call, block_on};
+
+use crate::{Error, Python, Result, ffi, with_gil};
+
+/// What [`Executor::shutdown`] does with calls that have not finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// Run every queued call, then stop.
+    Drain,
+    /// Cancel queued calls ([`Error::Cancelled`]) and interrupt running ones.
+    Cancel,
+}
+
+/// Configuration for [`Executor::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to start the workers"]
+pub struct Builder {
+    workers: usize,
+    queue_capacity: usize,
+    default_timeout: Option<Duration>,
+    grace: Duration,
+    name: String,
+    interruptible_sleep: bool,
+}
+
+impl Builder {
+    /// Number of worker threads (default 2).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Calls that may wait in the queue (default 1024). Beyond that, [`Executor::try_spawn`]
+    /// fails with [`Error::QueueFull`] and the other ways of submitting wait for room.
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n.max(1);
+        self
+    }
+
+    /// The deadline of calls submitted without one (default: none).
+    pub fn default_timeout(mut self, t: Duration) -> Self {
+        self.default_timeout = Some(t);
+        self
+    }
+
+    /// How long an interrupted call may take to stop before it is reported as stuck and its
+    /// worker replaced (default 2 s).
+    pub fn grace(mut self, t: Duration) -> Self {
+        self.grace = t;
+        self
+    }
+
+    /// The worker threads' name prefix (default `pyhost-worker`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Replace `time.sleep` with a version a deadline can interrupt (default true). On
+    /// threads that are not executor workers it behaves exactly like the original.
+    pub fn interruptible_sleep(mut self, on: bool) -> Self {
+        self.interruptible_sleep = on;
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    /// [`Error::NotInitialized`] or [`Error::Finalized`] when the interpreter is not running;
+    /// an error from installing the interruptible `time.sleep`.
+    pub fn build(self) -> Result<Executor> {
+        with_gil(|py| {
+            supervisor::interrupt_exception(py)?;
+            if self.interruptible_sleep {
+                supervisor::install_sleep(py)?;
+            }
+            Ok(())
+        })?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closed: false,
+                space_wakers: Vec::new(),
+            }),
+            not_empty: Condvar::new(),
+            not_full: Condvar::new(),
+            capacity: self.queue_capacity,
+            workers: Mutex::new(Vec::new()),
+            stats: StatsInner::default(),
+            default_timeout: self.default_timeout,
+            grace: self.grace,
+            name: self.name,
+            supervisor: supervisor::Supervisor::new(),
+            worker_seq: AtomicUsize::new(0),
+        });
+        for _ in 0..self.workers {
+            shared.spawn_worker();
+        }
+        supervisor::start(&shared);
+        Ok(Executor {
+            shared,
+            shut_down: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+/// A pool of threads dedicated to running Python. Cheap to clone (all clones share the pool);
+/// the pool stops (cancelling what is left) when the last clone is dropped, or explicitly with
+/// [`Executor::shutdown`].
+#[derive(Clone)]
+pub struct Executor {
+    shared: Arc<Shared>,
+    shut_down: Arc<AtomicBool>,
+}
+
+/// Counters and gauges an executor keeps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Worker threads in the pool.
+    pub workers: usize,
+    /// Calls waiting in the queue.
+    pub queue_depth: usize,
+    /// Calls running now.
+    pub running: usize,
+    /// Calls that ran to the end (successfully or not).
+    pub calls_run: u64,
+    /// Calls stopped at their deadline.
+    pub timeouts: u64,
+    /// Calls cancelled before or while running.
+    pub cancelled: u64,
+    /// Calls given up as stuck in native code.
+    pub stuck: u64,
+    /// Workers replaced because they were stuck.
+    pub workers_replaced: u64,
+    /// Total time workers waited for the GIL before running a call.
+    pub gil_wait: Duration,
+    /// Total time spent running calls.
+    pub run_time: Duration,
+}
+
+#[derive(Default)]
+struct StatsInner {
+    calls_run: AtomicU64,
+    timeouts: AtomicU64,
+    cancelled: AtomicU64,
+    stuck: AtomicU64,
+    workers_replaced: AtomicU64,
+    gil_wait_ns: AtomicU64,
+    run_ns: AtomicU64,
+}
+
+/// A queued call, type-erased.
+pub(crate) struct Job {
+    control: Arc<Control>,
+    run: Box<dyn FnOnce(Python<'_>) + Send>,
+}
+
+struct Queue {
+    jobs: VecDeque<Job>,
+    closed: bool,
+    space_wakers: Vec<Waker>,
+}
+
+/// What the executor's handles, workers and supervisor share.
+pub(crate) struct Shared {
+    queue: Mutex<Queue>,
+    not_empty: Condvar,
+    not_full: Condvar,
+    capacity: usize,
+    workers: Mutex<Vec<Arc<Worker>>>,
+    stats: StatsInner,
+    default_timeout: Option<Duration>,
+    grace: Duration,
+    name: String,
+    supervisor: supervisor::Supervisor,
+    worker_seq: AtomicUsize,
+}
+
+/// One worker thread, as the supervisor sees it.
+pub(crate) struct Worker {
+    /// `PyThread_get_thread_ident()` of the thread, for `PyThreadState_SetAsyncExc`.
+    ident: AtomicU64,
+    /// The call running now.
+    current: Mutex<Option<Arc<Control>>>,
+    /// Woken to interrupt an interruptible sleep.
+    wake: Condvar,
+    /// Stuck: exit after the current call returns.
+    retired: AtomicBool,
+    /// The thread ended.
+    exited: Mutex<bool>,
+    exited_cv: Condvar,
+}
+
+impl Shared {
+    fn spawn_worker(self: &Arc<Self>) {
+        let worker = Arc::new(Worker {
+            ident: AtomicU64::new(0),
+            current: Mutex::new(None),
+            wake: Condvar::new(),
+            retired: AtomicBool::new(false),
+            exited: Mutex::new(false),
+            exited_cv: Condvar::new(),
+        });
+        self.workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(worker.clone());
+        let shared = self.clone();
+        let n = self.worker_seq.fetch_add(1, Ordering::Relaxed);
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-{n}", self.name))
+            .spawn(move || worker_loop(&shared, &worker));
+        if let Err(e) = spawned {
+            eprintln!("pyhost: could not start an executor worker thread: {e}");
+        }
+    }
+
+    /// Queues a job if there is room; otherwise registers `cx`'s waker for when there is.
+    fn try_enqueue_or_wait(&self, job: &mut Option<Job>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.closed {
+            return Poll::Ready(Err(Error::ExecutorClosed));
+        }
+        if q.jobs.len() >= self.capacity {
+            q.space_wakers.push(cx.waker().clone());
+            return Poll::Pending;
+        }
+        if let Some(j) = job.take() {
+            q.jobs.push_back(j);
+        }
+        drop(q);
+        self.not_empty.notify_one();
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues a job, blocking while the queue is full.
+    fn enqueue_blocking(&self, job: Job) -> Result<()> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if q.closed {
+                return Err(Error::ExecutorClosed);
+            }
+            if q.jobs.len() < self.capacity {
+                break;
+            }
+            q = self.not_full.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        q.jobs.push_back(job);
+        drop(q);
+        self.not_empty.notify_one();
+        Ok(())
+    }
+
+    /// Takes the next job, waiting for one; `None` once the queue is closed and empty.
+    fn next_job(&self, worker: &Worker) -> Option<Job> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if worker.retired.load(Ordering::Acquire) {
+                return None;
+            }
+            if let Some(job) = q.jobs.pop_front() {
+                let wakers = std::mem::take(&mut q.space_wakers);
+                drop(q);
+                self.not_full.notify_one();
+                wakers.into_iter().for_each(Waker::wake);
+                return Some(job);
+            }
+            if q.closed {
+                return None;
+            }
+            q = self.not_empty.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Cancels a call (its `Call` was dropped, or the executor shuts down).
+    pub(crate) fn cancel(&self, control: &Arc<Control>) {
+        if control.transition(QUEUED, CANCELLED) {
+            // The worker that dequeues it skips it.
+            self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+            control.resolve(Error::Cancelled);
+        } else if control.transition(RUNNING, CANCELLED) {
+            self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+            self.supervisor.notify();
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let running = workers
+            .iter()
+            .filter(|w| {
+                w.current
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_some()
+            })
+            .count();
+        let s = &self.stats;
+        Stats {
+            workers: workers.len(),
+            queue_depth: self
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .jobs
+                .len(),
+            running,
+            calls_run: s.calls_run.load(Ordering::Relaxed),
+            timeouts: s.timeouts.load(Ordering::Relaxed),
+            cancelled: s.cancelled.load(Ordering::Relaxed),
+            stuck: s.stuck.load(Ordering::Relaxed),
+            workers_replaced: s.workers_replaced.load(Ordering::Relaxed),
+            gil_wait: Duration::from_nanos(s.gil_wait_ns.load(Ordering::Relaxed)),
+            run_time: Duration::from_nanos(s.run_ns.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+thread_local! {
+    /// The worker running on this thread, for the interruptible sleep.
+    static CURRENT_WORKER: std::cell::RefCell<Option<Arc<Worker>>> = const { std::cell::RefCell::new(None) };
+}
+
+fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>) {
+    // SAFETY: as above.
+    worker.ident.store(
+        unsafe { ffi::PyThread_get_thread_ident() } as u64,
+        Ordering::Release,
+    );
+    CURRENT_WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
+    while let Some(job) = shared.next_job(worker) {
+        run_job(shared, worker, job);
+        if worker.retired.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    CURRENT_WORKER.with(|w| *w.borrow_mut() = None);
+    *worker.exited.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    worker.exited_cv.notify_all();
+}
+
+fn run_job(shared: &Shared, worker: &Worker, job: Job) {
+    let Job { control, run } = job;
+    if !control.transition(QUEUED, RUNNING) {
+        return; // cancelled while queued: already resolved
+    }
+    let waited = Instant::now();
+    let outcome = with_gil(|py| {
+        let now = Instant::now();
+        shared.stats.gil_wait_ns.fetch_add(
+            now.duration_since(waited).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+        *control.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+        // Published with the GIL held: the interrupter checks it with the GIL held too.
+        *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
+        if control.timeout.is_some() {
+            shared.supervisor.notify();
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| run(py)));
+        *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if control.async_exc_sent.load(Ordering::Acquire) {
+            // An interruption may still be pending for this thread: clear it so it cannot
+            // hit the next call.
+            // SAFETY: GIL held; a NULL exception clears the thread's pending one.
+            unsafe {
+                ffi::PyThreadState_SetAsyncExc(
+                    worker.ident.load(Ordering::Acquire) as _,
+                    std::ptr::null_mut(),
+                )
+            };
+        }
+        shared
+            .stats
+            .run_ns
+            .fetch_add(now.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        Ok(r)
+    });
+    match outcome {
+        Ok(Ok(())) => {}
+        // The job's own closure catches its panics; this is a panic in pyhost itself.
+        Ok(Err(payload)) => control.resolve(Error::runtime_error(format!(
+            "executor worker failed: {}",
+            crate::callback::panic_message(&*payload)
+        ))),
+        Err(e) => control.resolve(e),
+    }
+    if control.transition(RUNNING, DONE) {
+        shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Executor {
+    /// A builder with the defaults: 2 workers, a queue of 1024, no default deadline, 2 s grace.
+    pub fn builder() -> Builder {
+        Builder {
+            workers: 2,
+            queue_capacity: 1024,
+            default_timeout: None,
+            grace: Duration::from_secs(2),
+            name: "pyhost-worker".to_owned(),
+            interruptible_sleep: true,
+        }
+    }
+
+    fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<Control>, Arc<Slot<T>>)
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let slot = Slot::<T>::new();
+        let for_errors = slot.clone();
+        let control = Arc::new(Control::new(
+            timeout,
+            Box::new(move |e| for_errors.fill(Ok(Err(e)))),
+        ));
+        let ctl = control.clone();
+        let out = slot.clone();
+        let run = Box::new(move |py: Python<'_>| {
+            let r = catch_unwind(AssertUnwindSafe(|| f(py)));
+            // A call stopped by its deadline or cancelled ends with that error, whatever the
+            // Python code did with the interruption.
+            match ctl.stop_error() {
+                Some(e) => out.fill(Ok(Err(e))),
+                None => out.fill(r),
+            }
+        });
+        (
+            Job {
+                control: control.clone(),
+                run,
+            },
+            control,
+            slot,
+        )
+    }
+
+    /// Runs `f` on a worker and blocks until it returns, with the default deadline. Not for
+    /// async code: use [`Executor::spawn`] there.
+    ///
+    /// # Errors
+    /// What `f` returns; [`Error::Timeout`], [`Error::Stuck`], [`Error::ExecutorClosed`].
+    ///
+    /// # Panics
+    /// If `f` panics, the panic is resumed here.
+    pub fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_inner(self.shared.default_timeout, f)
+    }
+
+    /// [`Executor::run`] with a deadline of `timeout` from the start of the call.
+    ///
+    /// # Errors
+    /// As [`Executor::run`].
+    pub fn run_timeout<T, F>(&self, timeout: Duration, f: F) -> Result<T>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_inner(Some(timeout), f)
+    }
+
+    fn run_inner<T, F>(&self, timeout: Option<Duration>, f: F) -> Result<T>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, _control, slot) = self.make(timeout, f);
+        self.shared.enqueue_blocking(job)?;
+        finish(slot.wait())
+    }
+
+    /// Submits `f` with the default deadline and returns its [`Call`] future. The call is
+    /// queued at once; when the queue is full, the future waits for room (when polled) before
+    /// queuing it.
+    pub fn spawn<T, F>(&self, f: F) -> Call<T>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_inner(self.shared.default_timeout, f)
+    }
+
+    /// [`Executor::spawn`] with a deadline of `timeout` from the start of the call.
+    pub fn spawn_timeout<T, F>(&self, timeout: Duration, f: F) -> Call<T>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_inner(Some(timeout), f)
+    }
+
+    fn spawn_inner<T, F>(&self, timeout: Option<Duration>, f: F) -> Call<T>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, control, slot) = self.make(timeout, f);
+        // Queue it now when there is room; otherwise the future waits for room when polled.
+        let mut job = Some(job);
+        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if !q.closed && q.jobs.len() < self.shared.capacity {
+            q.jobs.extend(job.take());
+            drop(q);
+            self.shared.not_empty.notify_one();
+            return Call {
+                phase: Phase::Waiting {
+                    control,
+                    slot,
+                    shared: self.shared.clone(),
+                },
+            };
+        }
+        drop(q);
+        Call {
+            phase: Phase::Submitting {
+                shared: self.shared.clone(),
+                job,
+                control,
+                slot,
+            },
+        }
+    }
+
+    /// Queues `f` now, or fails at once with [`Error::QueueFull`] when the queue is full.
+    ///
+    /// # Errors
+    /// [`Error::QueueFull`], [`Error::ExecutorClosed`].
+    pub fn try_spawn<T, F>(&self, f: F) -> Result<Call<T>>
+    where
+        F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, control, slot) = self.make(self.shared.default_timeout, f);
+        {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.closed {
+                return Err(Error::ExecutorClosed);
+            }
+            if q.jobs.len() >= self.shared.capacity {
+                return Err(Error::QueueFull {
+                    capacity: self.shared.capacity,
+                });
+            }
+            q.jobs.push_back(job);
+        }
+        self.shared.not_empty.notify_one();
+        Ok(Call {
+            phase: Phase::Waiting {
+                control,
+                slot,
+                shared: self.shared.clone(),
+            },
+        })
+    }
+
+    /// The executor's counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Stops the executor: refuses new calls, drains or cancels the queued ones, interrupts
+    /// running ones when cancelling, and joins the workers. A worker stuck in native code is
+    /// left behind (detached) after the grace period rather than waited for. Idempotent.
+    ///
+    /// # Errors
+    /// [`Error::Stuck`] when a worker did not stop within the grace period.
+    pub fn shutdown(&self, mode: ShutdownMode) -> Result<()> {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let cancelled: Vec<Job> = {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.closed = true;
+            let wakers = std::mem::take(&mut q.space_wakers);
+            wakers.into_iter().for_each(Waker::wake);
+            match mode {
+                ShutdownMode::Drain => Vec::new(),
+                ShutdownMode::Cancel => q.jobs.drain(..).collect(),
+            }
+        };
+        for job in cancelled {
+            self.shared.cancel(&job.control);
+        }
+        self.shared.not_empty.notify_all();
+        self.shared.not_full.notify_all();
+        let workers: Vec<Arc<Worker>> = self
+            .shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if mode == ShutdownMode::Cancel {
+            for w in &workers {
+                let current = w.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some(c) = current {
+                    self.shared.cancel(&c);
+                }
+            }
+        }
+        // Draining may take as long as the queued calls do; cancelling at most the grace.
+        let limit = match mode {
+            ShutdownMode::Drain => None,
+            ShutdownMode::Cancel => Some(Instant::now() + self.shared.grace * 2),
+        };
+        let mut stuck = None;
+        for w in &workers {
+            let mut exited = w.exited.lock().unwrap_or_else(|e| e.into_inner());
+            while !*exited {
+                match limit {
+                    None => exited = w.exited_cv.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                    Some(l) => {
+                        let now = Instant::now();
+                        if now >= l {
+                            stuck = Some(Error::Stuck {
+                                after: self.shared.grace * 2,
+                            });
+                            break;
+                        }
+                        exited = w
+                            .exited_cv
+                            .wait_timeout(exited, l - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                    }
+                }
+            }
+        }
+        self.shared.supervisor.stop();
+        stuck.map_or(Ok(()), Err)
+    }
+
+    /// [`Executor::shutdown`], then [`crate::shutdown`] (finalizes the interpreter).
+    ///
+    /// # Errors
+    /// As both; when a worker is stuck the interpreter is not finalized (that would hang).
+    pub fn shutdown_and_finalize(&self, mode: ShutdownMode) -> Result<()> {
+        self.shutdown(mode)?;
+        crate::shutdown_timeout(self.shared.grace * 2)
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        // The last handle: stop the pool (the supervisor holds no handle).
+        if Arc::strong_count(&self.shut_down) == 1 {
+            let _ = self.shutdown(ShutdownMode::Cancel);
+        }
+    }
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

@@ -1,0 +1,295 @@
+//! The supervisor: watches deadlines and cancellations, has running calls interrupted, reports
+//! calls that do not stop as stuck and replaces their workers. Interruptions need the GIL, so
+//! they are made by a separate interrupter thread: the supervisor itself never waits for the
+//! GIL, and keeps its timing even if a call holds the GIL forever.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::call::{CANCELLED, Control, RUNNING, STUCK, TIMED_OUT};
+use super::{CURRENT_WORKER, Shared, Worker};
+use crate::types::{Any, Dict, Function, Tuple};
+use crate::{Borrowed, Error, Object, PyErr, Python, Result, Unbound, ffi, with_gil};
+
+pub(crate) struct Supervisor {
+    state: Mutex<SupState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct SupState {
+    stop: bool,
+    notified: bool,
+}
+
+impl Supervisor {
+    pub(crate) fn new() -> Supervisor {
+        Supervisor {
+            state: Mutex::new(SupState::default()),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Something changed (a call started with a deadline, or was cancelled): look again.
+    pub(crate) fn notify(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .notified = true;
+        self.cv.notify_all();
+    }
+
+    pub(crate) fn stop(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        self.cv.notify_all();
+    }
+}
+
+/// Starts the supervisor and interrupter threads of an executor.
+pub(crate) fn start(shared: &Arc<Shared>) {
+    let (tx, rx) = mpsc::channel::<(Arc<Worker>, Arc<Control>)>();
+    let _ = std::thread::Builder::new()
+        .name(format!("{}-interrupter", shared.name))
+        .spawn(move || {
+            for (worker, control) in rx {
+                interrupt(&worker, &control);
+            }
+        });
+    let shared = shared.clone();
+    let _ = std::thread::Builder::new()
+        .name(format!("{}-supervisor", shared.name))
+        .spawn(move || supervise(&shared, &tx));
+}
+
+fn supervise(shared: &Arc<Shared>, interrupter: &mpsc::Sender<(Arc<Worker>, Arc<Control>)>) {
+    loop {
+        let now = Instant::now();
+        let mut next = now + Duration::from_secs(1);
+        let workers: Vec<Arc<Worker>> = shared
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for w in workers {
+            let current = w.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let Some(c) = current else { continue };
+            if c.state() == RUNNING {
+                match c.deadline() {
+                    Some(d) if now >= d && c.transition(RUNNING, TIMED_OUT) => {
+                        shared.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some(d) => next = next.min(d),
+                    None => {}
+                }
+            }
+            if matches!(c.state(), TIMED_OUT | CANCELLED) {
+                let mut at = c.interrupted_at.lock().unwrap_or_else(|e| e.into_inner());
+                match *at {
+                    None => {
+                        *at = Some(now);
+                        next = next.min(now + shared.grace);
+                        let _ = interrupter.send((w.clone(), c.clone()));
+                    }
+                    Some(t) if now >= t + shared.grace => {
+                        drop(at);
+                        give_up(shared, &w, &c);
+                    }
+                    Some(t) => next = next.min(t + shared.grace),
+                }
+            }
+        }
+        let mut st = shared
+            .supervisor
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if st.stop {
+            return;
+        }
+        if !st.notified {
+            let wait = next.saturating_duration_since(Instant::now());
+            st = shared
+                .supervisor
+                .cv
+                .wait_timeout(st, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        st.notified = false;
+        if st.stop {
+            return;
+        }
+    }
+}
+
+/// The call did not stop after being interrupted: report it stuck, retire its worker and start
+/// another, so the pool keeps its size.
+fn give_up(shared: &Arc<Shared>, worker: &Arc<Worker>, control: &Arc<Control>) {
+    let after = control.elapsed();
+    control.state.store(STUCK, Ordering::Release);
+    shared.stats.stuck.fetch_add(1, Ordering::Relaxed);
+    worker.retired.store(true, Ordering::Release);
+    shared
+        .workers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|w| !Arc::ptr_eq(w, worker));
+    let closed = shared
+        .queue
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .closed;
+    if !closed {
+        shared.spawn_worker();
+        shared
+            .stats
+            .workers_replaced
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    // Last, so a caller that sees the error also sees the pool already repaired.
+    control.resolve(Error::Stuck { after });
+}
+
+/// Raises `pyhost.CallInterrupted` in the worker's Python code and wakes an interruptible
+/// sleep. Runs on the interrupter thread.
+fn interrupt(worker: &Worker, control: &Arc<Control>) {
+    let _ = with_gil(|py| {
+        let exc = interrupt_exception(py)?;
+        let is_current = worker
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, control));
+        // The worker publishes and clears its current call with the GIL held, and we hold it
+        // now: if the call is still current, the exception lands in it and nowhere else.
+        if is_current {
+            // SAFETY: GIL held; the exception class is live (kept in a static).
+            unsafe {
+                ffi::PyThreadState_SetAsyncExc(
+                    worker.ident.load(Ordering::Acquire) as _,
+                    exc.as_ptr(),
+                )
+            };
+            control.async_exc_sent.store(true, Ordering::Release);
+        }
+        Ok(())
+    });
+    // Wake an interruptible sleep (it re-checks the call's state).
+    let _guard = worker.current.lock().unwrap_or_else(|e| e.into_inner());
+    worker.wake.notify_all();
+}
+
+static CALL_INTERRUPTED: OnceLock<Unbound<Any>> = OnceLock::new();
+
+/// `pyhost.CallInterrupted`, the exception raised in calls stopped by a deadline or a
+/// cancellation. It derives from `BaseException`, so `except Exception` does not swallow it.
+pub(crate) fn interrupt_exception(py: Python<'_>) -> Result<Object<'_, Any>> {
+    if CALL_INTERRUPTED.get().is_none() {
+        // SAFETY: GIL held (token); the result is checked.
+        let class = unsafe {
+            Object::<Any>::from_owned_ptr_or_err(
+                py,
+                ffi::PyErr_NewExceptionWithDoc(
+                    c"pyhost.CallInterrupted".as_ptr(),
+                    c"Raised in Python code whose call was stopped by its deadline or cancelled."
+                        .as_ptr(),
+                    ffi::PyExc_BaseException,
+                    std::ptr::null_mut(),
+                ),
+            )
+        }?;
+        let _ = CALL_INTERRUPTED.set(class.unbind());
+    }
+    Ok(CALL_INTERRUPTED
+        .get()
+        .expect("set above")
+        .bind(py)
+        .to_owned())
+}
+
+impl Worker {
+    /// Sleeps for `d` unless the current call is stopped first; true when interrupted.
+    fn sleep(&self, d: Duration) -> bool {
+        let end = Instant::now() + d;
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let stopped = current
+                .as_ref()
+                .is_some_and(|c| matches!(c.state(), TIMED_OUT | CANCELLED | STUCK));
+            if stopped {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= end {
+                return false;
+            }
+            current = self
+                .wake
+                .wait_timeout(current, end - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Replaces `time.sleep` with a version that executor workers can interrupt. Elsewhere it calls
+/// the original.
+pub(crate) fn install_sleep(py: Python<'_>) -> Result<()> {
+    let time = py.import("time")?;
+    if time.hasattr("_pyhost_original_sleep")? {
+        return Ok(());
+    }
+    let current = time.getattr("sleep")?;
+    let original = current.clone().unbind();
+    let f = Function::new(
+        py,
+        "sleep",
+        Some(
+            "sleep(seconds)\n--\n\nDelay execution for a given number of seconds (interruptible by a pyhost deadline).",
+        ),
+        move |py: Python<'_>,
+              args: Borrowed<'_, '_, Tuple>,
+              kwargs: Option<Borrowed<'_, '_, Dict>>| {
+            let worker = CURRENT_WORKER.with(|w| w.borrow().clone());
+            let Some(worker) = worker else {
+                return original.bind(py).call(&*args, kwargs.as_deref());
+            };
+            if args.len() != 1 || kwargs.is_some_and(|k| !k.is_empty()) {
+                return Err(Error::type_error(format!(
+                    "sleep() takes exactly one argument ({} given)",
+                    args.len()
+                )));
+            }
+            let secs: f64 = args.get(0)?.extract()?;
+            if secs.is_nan() {
+                return Err(Error::value_error("Invalid value NaN (not a number)"));
+            }
+            if secs < 0.0 {
+                return Err(Error::value_error("sleep length must be non-negative"));
+            }
+            let d = Duration::try_from_secs_f64(secs)
+                .map_err(|_| Error::overflow_error("sleep length is too large"))?;
+            let interrupted = py.allow_threads(|| worker.sleep(d));
+            if interrupted {
+                // Raise it here, now, rather than leave the scheduled one pending.
+                // SAFETY: GIL held; NULL clears this thread's pending asynchronous exception.
+                unsafe {
+                    ffi::PyThreadState_SetAsyncExc(
+                        worker.ident.load(Ordering::Acquire) as _,
+                        std::ptr::null_mut(),
+                    )
+                };
+                let class = crate::ExceptionType::custom(&interrupt_exception(py)?)?;
+                return Err(
+                    PyErr::new(class, "the call was stopped by its deadline or cancelled").into(),
+                );
+            }
+            Ok(py.none().into_any())
+        },
+    )?;
+    time.setattr("_pyhost_original_sleep", &current)?;
+    time.setattr("sleep", f)
+}
