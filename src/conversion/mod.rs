@@ -36,6 +36,8 @@ mod args;
 mod collections;
 pub(crate) use collections::{list_from_iter, tuple_from_iter};
 mod scalars;
+#[cfg(feature = "serde")]
+pub mod serde;
 
 pub use args::IntoArgs;
 

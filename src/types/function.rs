@@ -65,9 +65,9 @@ impl Function {
     ///         let (a, b): (i64, i64) = args.extract()?;
     ///         (a + b).into_python(py)
     ///     })?;
-    ///     let main = py.import("__main__")?;
-    ///     main.setattr("add", &add)?;
-    ///     assert_eq!(py.eval("add(2, 3)")?.extract::<i64>()?, 5);
+    ///     let ns = py.new_namespace()?;
+    ///     ns.set_item("add", &add)?;
+    ///     assert_eq!(py.eval_with("add(2, 3)", &ns, None)?.extract::<i64>()?, 5);
     ///     Ok(())
     /// })?;
     /// # Ok::<(), pyhost::Error>(())
