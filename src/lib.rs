@@ -63,6 +63,10 @@ pub use err::{
 };
 pub use executor::Executor;
 pub use gil::{GilGuard, Python, gil_is_held, pending_decrefs, pending_thread_states, with_gil};
+pub use impl_::class::{Class, ClassRef, ClassRefMut};
+pub use impl_::function::FunctionDef;
+#[cfg(feature = "macros")]
+pub use impl_::macros::{FromPython, IntoPython, class, function, module};
 pub use interpreter::{
     Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized, shutdown,
     shutdown_timeout,

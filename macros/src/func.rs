@@ -1,0 +1,1114 @@
+//! Functions and methods: reading the Rust signature (and its `#[pyhost(...)]` parameter
+//! attributes) into a Python signature, and generating the code that binds, converts, calls and
+//! converts back.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Expr, FnArg, Ident, LitStr, Pat, ReturnType, Token, Type};
+
+use crate::util::{self, Errors};
+
+// ---------------------------------------------------------------------------------------------
+// Options of the function attribute
+
+/// Options given in `#[pyhost::function(...)]` or a method's `#[pyhost(...)]`.
+#[derive(Default)]
+pub struct FnOptions {
+    /// `name = "..."`: the Python name.
+    pub name: Option<LitStr>,
+    /// `release_gil`: run the body with the GIL released.
+    pub release_gil: Option<Span>,
+    /// `error = Class`: the exception class for the error of a returned `Result`.
+    pub error: Option<ErrorClass>,
+    /// `text_signature = "(...)"`: replaces the generated text signature.
+    pub text_signature: Option<LitStr>,
+}
+
+/// The exception class chosen with `error =`.
+pub enum ErrorClass {
+    /// A builtin class: `error = ValueError`.
+    Builtin(Ident),
+    /// A function returning the class: `error = crate::errors::agg_error`.
+    Function(syn::Path),
+}
+
+pub const FN_OPTIONS: &str = "`name = \"...\"`, `release_gil`, `error = ExceptionClass` and \
+                              `text_signature = \"(...)\"`";
+
+impl FnOptions {
+    /// Parses one option; `Ok(false)` when the option is not one of these.
+    pub fn parse(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
+        let path = &meta.path;
+        if path.is_ident("name") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if !util::is_python_identifier(&lit.value()) {
+                return Err(syn::Error::new_spanned(
+                    &lit,
+                    "the Python name must be a valid identifier",
+                ));
+            }
+            set_once(&mut self.name, lit, path)?;
+        } else if path.is_ident("release_gil") {
+            set_once(&mut self.release_gil, path.span(), path)?;
+        } else if path.is_ident("error") {
+            let value = meta.value()?;
+            if value.peek(LitStr) {
+                let lit: LitStr = value.parse()?;
+                return Err(syn::Error::new_spanned(
+                    lit,
+                    "`error` takes an exception class, not a string: write \
+                     `error = ValueError` (a builtin class) or `error = path::to::function` (a \
+                     function `fn(Python<'_>) -> pyhost::ExceptionType`)",
+                ));
+            }
+            let p: syn::Path = value.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`error` takes an exception class: write `error = ValueError` (a builtin \
+                     class) or `error = path::to::function` (a function \
+                     `fn(Python<'_>) -> pyhost::ExceptionType`)",
+                )
+            })?;
+            // Builtin classes are CamelCase identifiers; anything else names a function.
+            let class = match p.get_ident() {
+                Some(i) if i.to_string().starts_with(|c: char| c.is_ascii_uppercase()) => {
+                    ErrorClass::Builtin(i.clone())
+                }
+                _ => ErrorClass::Function(p),
+            };
+            set_once(&mut self.error, class, path)?;
+        } else if path.is_ident("text_signature") {
+            let lit: LitStr = meta.value()?.parse()?;
+            if !lit.value().starts_with('(') || !lit.value().ends_with(')') {
+                return Err(syn::Error::new_spanned(
+                    &lit,
+                    "a text signature is the parameter list in parentheses, like \"(a, b=1, /, *, c)\"",
+                ));
+            }
+            set_once(&mut self.text_signature, lit, path)?;
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
+pub fn set_once<T>(slot: &mut Option<T>, value: T, at: impl ToTokens) -> syn::Result<()> {
+    if slot.is_some() {
+        let name = at.to_token_stream().to_string();
+        return Err(syn::Error::new_spanned(
+            at,
+            format!("`{name}` is given twice: remove one"),
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Python signature
+
+/// Where a function is defined, which decides what its signature may contain.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `#[pyhost::function]`.
+    Function,
+    /// A method (`&self` or `&mut self`).
+    Method,
+    /// `#[staticmethod]`.
+    StaticMethod,
+    /// `#[new]`.
+    Constructor,
+    /// `#[getter]`, `__repr__`, `__str__`: `&self` and nothing else.
+    Unary,
+    /// `#[setter]`: `&mut self` and the value.
+    Setter,
+}
+
+impl Kind {
+    fn in_class(self) -> bool {
+        self != Kind::Function
+    }
+}
+
+/// How the method receives its instance.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Receiver {
+    None,
+    Ref,
+    Mut,
+}
+
+pub enum Default {
+    Required,
+    /// `Option<T>`: `None` when not passed.
+    None,
+    /// `#[pyhost(default)]`.
+    Trait,
+    /// `#[pyhost(default = expr)]`.
+    Expr(Expr),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    PositionalOnly,
+    Positional,
+    KeywordOnly,
+}
+
+pub enum ParamKind {
+    /// `Python<'py>`.
+    Python,
+    /// `#[pyhost(state)] st: &T`.
+    State(Type),
+    /// An argument taken from the call.
+    Arg {
+        name: String,
+        default: Default,
+        kind: ArgKind,
+        slot: usize,
+    },
+    /// `#[pyhost(args)]`.
+    Varargs(String),
+    /// `#[pyhost(kwargs)]`.
+    Varkw(String),
+}
+
+pub struct Param {
+    pub ty: Type,
+    pub kind: ParamKind,
+}
+
+/// A function's Python signature.
+pub struct Signature {
+    pub receiver: Receiver,
+    pub params: Vec<Param>,
+}
+
+const PARAM_OPTIONS: &str = "`default`, `default = <expr>`, `name = \"...\"`, `args`, `kwargs`, \
+                             `state`, `keyword_only` and `positional_only`";
+
+/// What `#[pyhost(...)]` says about one parameter.
+#[derive(Default)]
+struct ParamAttrs {
+    default: Option<(Option<Expr>, Span)>,
+    name: Option<LitStr>,
+    args: Option<Span>,
+    kwargs: Option<Span>,
+    state: Option<Span>,
+    keyword_only: Option<Span>,
+    positional_only: Option<Span>,
+}
+
+fn parse_param_attrs(attrs: &mut Vec<syn::Attribute>, errs: &mut Errors) -> ParamAttrs {
+    let mut out = ParamAttrs::default();
+    attrs.retain(|attr| {
+        if !attr.path().is_ident("pyhost") {
+            return true;
+        }
+        let r = attr.parse_nested_meta(|meta| {
+            let p = &meta.path;
+            if p.is_ident("default") {
+                let expr = if meta.input.peek(Token![=]) {
+                    Some(meta.value()?.parse::<Expr>()?)
+                } else {
+                    None
+                };
+                set_once(&mut out.default, (expr, p.span()), p)
+            } else if p.is_ident("name") {
+                let lit: LitStr = meta.value()?.parse()?;
+                if !util::is_python_identifier(&lit.value()) {
+                    return Err(syn::Error::new_spanned(
+                        &lit,
+                        "the Python name must be a valid identifier",
+                    ));
+                }
+                set_once(&mut out.name, lit, p)
+            } else if p.is_ident("args") {
+                set_once(&mut out.args, p.span(), p)
+            } else if p.is_ident("kwargs") {
+                set_once(&mut out.kwargs, p.span(), p)
+            } else if p.is_ident("state") {
+                set_once(&mut out.state, p.span(), p)
+            } else if p.is_ident("keyword_only") {
+                set_once(&mut out.keyword_only, p.span(), p)
+            } else if p.is_ident("positional_only") {
+                set_once(&mut out.positional_only, p.span(), p)
+            } else {
+                Err(meta.error(format!(
+                    "unknown parameter option `{}`: the options are {PARAM_OPTIONS}",
+                    p.to_token_stream()
+                )))
+            }
+        });
+        if let Err(e) = r {
+            errs.push(e);
+        }
+        false
+    });
+    out
+}
+
+/// Reads the signature of `sig`, removing the `#[pyhost(...)]` parameter attributes.
+pub fn parse_signature(
+    sig: &mut syn::Signature,
+    kind: Kind,
+    opts: &FnOptions,
+    errs: &mut Errors,
+) -> Signature {
+    check_header(sig, kind, errs);
+    let mut receiver = Receiver::None;
+    let mut params = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut seen_varargs = false;
+    let mut seen_varkw: Option<Span> = None;
+    let mut keyword_only_started = false;
+    let mut seen_positional = false;
+    let mut seen_default: Option<String> = None;
+    let mut npos = 0usize;
+
+    for input in sig.inputs.iter_mut() {
+        let pat_ty = match input {
+            FnArg::Receiver(r) => {
+                receiver = check_receiver(r, kind, errs);
+                continue;
+            }
+            FnArg::Typed(t) => t,
+        };
+        let attrs = parse_param_attrs(&mut pat_ty.attrs, errs);
+        let ty = (*pat_ty.ty).clone();
+        let binding = match &*pat_ty.pat {
+            Pat::Ident(p) if p.subpat.is_none() && p.by_ref.is_none() => Some(p.ident.clone()),
+            other => {
+                errs.spanned(
+                    other,
+                    "parameters of a function called from Python must be plain names \
+                     (`name: Type`): destructure inside the function body",
+                );
+                None
+            }
+        };
+        if util::contains_impl_trait(&ty) {
+            errs.spanned(
+                &ty,
+                "`impl Trait` parameters make the function generic, and a generic function \
+                 cannot be called from Python: use a concrete type",
+            );
+            continue;
+        }
+        let name_span = pat_ty.pat.span();
+
+        if util::is_python_token(&ty) {
+            let any = attrs
+                .default
+                .as_ref()
+                .map(|d| d.1)
+                .or(attrs.args)
+                .or(attrs.kwargs)
+                .or(attrs.state)
+                .or(attrs.keyword_only)
+                .or(attrs.positional_only)
+                .or(attrs.name.as_ref().map(|n| n.span()));
+            if let Some(span) = any {
+                errs.push(syn::Error::new(
+                    span,
+                    "the `Python<'py>` token is passed by pyhost, not by the caller: it takes no \
+                     parameter options",
+                ));
+            }
+            if let Some(rg) = opts.release_gil {
+                let mut e = syn::Error::new_spanned(
+                    &ty,
+                    "a `release_gil` function runs without the GIL, so it cannot take the \
+                     `Python<'py>` token: remove this parameter, or remove `release_gil`",
+                );
+                e.combine(syn::Error::new(rg, "`release_gil` is set here"));
+                errs.push(e);
+            }
+            params.push(Param {
+                ty,
+                kind: ParamKind::Python,
+            });
+            continue;
+        }
+
+        if let Some(state_span) = attrs.state {
+            if kind != Kind::Function {
+                errs.push(syn::Error::new(
+                    state_span,
+                    "host state is given to module functions (`#[pyhost::function]` added to a \
+                     `#[pyhost::module(state = T)]`); class methods cannot receive it: store \
+                     what the method needs in the class value instead",
+                ));
+            }
+            let others = attrs
+                .default
+                .as_ref()
+                .map(|d| d.1)
+                .or(attrs.args)
+                .or(attrs.kwargs)
+                .or(attrs.keyword_only)
+                .or(attrs.positional_only)
+                .or(attrs.name.as_ref().map(|n| n.span()));
+            if let Some(span) = others {
+                errs.push(syn::Error::new(
+                    span,
+                    "a `state` parameter is filled from the module, not by the caller: it takes \
+                     no other options",
+                ));
+            }
+            let inner = match &ty {
+                Type::Reference(r) if r.mutability.is_none() => (*r.elem).clone(),
+                _ => {
+                    errs.spanned(
+                        &ty,
+                        "a `state` parameter takes a shared reference to the state: write \
+                         `&T` (for a module declared with `state = T`)",
+                    );
+                    ty.clone()
+                }
+            };
+            params.push(Param {
+                ty,
+                kind: ParamKind::State(inner),
+            });
+            continue;
+        }
+
+        let py_name = match (&attrs.name, &binding) {
+            (Some(n), _) => n.value(),
+            (None, Some(b)) => util::unraw(b),
+            (None, None) => String::from("_"),
+        };
+        let name_tokens: TokenStream = match &attrs.name {
+            Some(n) => n.to_token_stream(),
+            None => quote_spanned!(name_span=> #binding),
+        };
+        if names.contains(&py_name) {
+            errs.spanned(
+                &name_tokens,
+                format!(
+                    "two parameters are named `{py_name}` in Python: rename one with \
+                     `#[pyhost(name = \"...\")]`"
+                ),
+            );
+        }
+        names.push(py_name.clone());
+        if let Some(span) = seen_varkw {
+            let mut e = syn::Error::new_spanned(
+                &name_tokens,
+                "`**kwargs` must be the last parameter Python sees: move this parameter before it",
+            );
+            e.combine(syn::Error::new(span, "`**kwargs` is here"));
+            errs.push(e);
+        }
+
+        if attrs.args.is_some() || attrs.kwargs.is_some() {
+            let (span, star) = match (attrs.args, attrs.kwargs) {
+                (Some(a), Some(_)) => {
+                    errs.push(syn::Error::new(
+                        a,
+                        "a parameter cannot be both `args` and `kwargs`",
+                    ));
+                    (a, "*args")
+                }
+                (Some(a), None) => (a, "*args"),
+                (None, Some(k)) => (k, "**kwargs"),
+                (None, None) => unreachable!(),
+            };
+            if let Some((_, d)) = &attrs.default {
+                errs.push(syn::Error::new(
+                    *d,
+                    format!("`{star}` is empty when nothing is passed: it cannot have a default"),
+                ));
+            }
+            for s in [attrs.keyword_only, attrs.positional_only]
+                .into_iter()
+                .flatten()
+            {
+                errs.push(syn::Error::new(
+                    s,
+                    format!("`{star}` cannot be `keyword_only` or `positional_only`"),
+                ));
+            }
+            if attrs.args.is_some() {
+                if seen_varargs {
+                    errs.push(syn::Error::new(
+                        span,
+                        "only one parameter can receive `*args`",
+                    ));
+                }
+                seen_varargs = true;
+                keyword_only_started = true;
+                params.push(Param {
+                    ty,
+                    kind: ParamKind::Varargs(py_name),
+                });
+            } else {
+                if seen_varkw.is_some() {
+                    errs.push(syn::Error::new(
+                        span,
+                        "only one parameter can receive `**kwargs`",
+                    ));
+                }
+                seen_varkw = Some(span);
+                params.push(Param {
+                    ty,
+                    kind: ParamKind::Varkw(py_name),
+                });
+            }
+            continue;
+        }
+
+        let default = match attrs.default {
+            Some((Some(e), _)) => Default::Expr(e),
+            Some((None, _)) => Default::Trait,
+            None if util::is_option(&ty) => Default::None,
+            None => Default::Required,
+        };
+        if let Some(k) = attrs.keyword_only {
+            if let Some(p) = attrs.positional_only {
+                let _ = k;
+                errs.push(syn::Error::new(
+                    p,
+                    "a parameter cannot be both `keyword_only` and `positional_only`",
+                ));
+            }
+            keyword_only_started = true;
+        }
+        let arg_kind = if keyword_only_started {
+            if let Some(p) = attrs.positional_only {
+                errs.push(syn::Error::new(
+                    p,
+                    "a positional-only parameter cannot follow `*args` or a keyword-only \
+                     parameter",
+                ));
+            }
+            ArgKind::KeywordOnly
+        } else if let Some(p) = attrs.positional_only {
+            if seen_positional {
+                errs.push(syn::Error::new(
+                    p,
+                    "positional-only parameters must come first: move this parameter before the \
+                     ones that can be passed by keyword",
+                ));
+            }
+            ArgKind::PositionalOnly
+        } else {
+            seen_positional = true;
+            ArgKind::Positional
+        };
+        if arg_kind != ArgKind::KeywordOnly {
+            match (&default, &seen_default) {
+                (Default::Required, Some(prev)) => errs.spanned(
+                    &name_tokens,
+                    format!(
+                        "parameter `{py_name}` has no default but follows `{prev}`, which has \
+                         one (Python requires defaults to be trailing): give it a default, make \
+                         it `#[pyhost(keyword_only)]`, or move it before `{prev}`"
+                    ),
+                ),
+                (Default::Required, None) => {}
+                (_, _) => {
+                    if seen_default.is_none() {
+                        seen_default = Some(py_name.clone());
+                    }
+                }
+            }
+            npos += 1;
+        }
+        params.push(Param {
+            ty,
+            kind: ParamKind::Arg {
+                name: py_name,
+                default,
+                kind: arg_kind,
+                slot: 0,
+            },
+        });
+    }
+
+    // Slots: positional parameters first, in order, then keyword-only ones.
+    let (mut p, mut k) = (0, npos);
+    for param in &mut params {
+        if let ParamKind::Arg { kind, slot, .. } = &mut param.kind {
+            if *kind == ArgKind::KeywordOnly {
+                *slot = k;
+                k += 1;
+            } else {
+                *slot = p;
+                p += 1;
+            }
+        }
+    }
+    Signature { receiver, params }
+}
+
+/// Checks what cannot be in the signature of any function called from Python.
+fn check_header(sig: &syn::Signature, kind: Kind, errs: &mut Errors) {
+    let what = if kind.in_class() {
+        "method"
+    } else {
+        "function"
+    };
+    if let Some(a) = &sig.asyncness {
+        errs.spanned(
+            a,
+            "an `async fn` cannot be called from Python: make it a plain `fn` (block on the \
+             future inside it, or run async work on your own runtime)",
+        );
+    }
+    if let Some(u) = &sig.unsafety {
+        errs.spanned(
+            u,
+            format!(
+                "an `unsafe fn` cannot be called from Python, which cannot uphold its contract: \
+                 make the {what} safe and keep the unsafe code inside it"
+            ),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errs.spanned(
+            abi,
+            format!("remove the ABI: pyhost generates the C entry point of the {what} itself"),
+        );
+    }
+    if let Some(v) = &sig.variadic {
+        errs.spanned(v, "C variadic parameters cannot be called from Python");
+    }
+    for g in &sig.generics.params {
+        match g {
+            syn::GenericParam::Lifetime(_) => {}
+            other => errs.spanned(
+                other,
+                format!(
+                    "a generic {what} cannot be called from Python (one entry point is \
+                     generated per {what}): remove the type or const parameters and use \
+                     concrete types"
+                ),
+            ),
+        }
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if util::contains_impl_trait(ty) {
+            errs.spanned(
+                ty,
+                "an `impl Trait` return type cannot be converted to Python: return a concrete \
+                 type that implements `IntoPython`",
+            );
+        }
+    }
+}
+
+fn check_receiver(r: &syn::Receiver, kind: Kind, errs: &mut Errors) -> Receiver {
+    match kind {
+        Kind::Function => {
+            errs.spanned(
+                r,
+                "`self` is only allowed in methods of a `#[pyhost::class]` impl block; a \
+                 `#[pyhost::function]` is a free function: remove `self`",
+            );
+            return Receiver::None;
+        }
+        Kind::StaticMethod | Kind::Constructor => {
+            errs.spanned(
+                r,
+                if kind == Kind::Constructor {
+                    "a `#[new]` constructor takes no `self`: it returns the new value (`Self`)"
+                } else {
+                    "a `#[staticmethod]` takes no `self`: remove it, or remove `#[staticmethod]`"
+                },
+            );
+            return Receiver::None;
+        }
+        _ => {}
+    }
+    if r.colon_token.is_some() || r.reference.is_none() {
+        errs.spanned(
+            r,
+            "methods take `&self` or `&mut self`: the value lives inside the Python object, so \
+             it cannot be moved out by `self` or a typed receiver",
+        );
+        return Receiver::Ref;
+    }
+    if r.mutability.is_some() {
+        Receiver::Mut
+    } else {
+        Receiver::Ref
+    }
+}
+
+impl Signature {
+    /// Arguments taken from the call, in slot order.
+    fn args(&self) -> impl Iterator<Item = (&str, &Default, ArgKind, usize)> {
+        let mut v: Vec<_> = self
+            .params
+            .iter()
+            .filter_map(|p| match &p.kind {
+                ParamKind::Arg {
+                    name,
+                    default,
+                    kind,
+                    slot,
+                } => Some((name.as_str(), default, *kind, *slot)),
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|a| a.3);
+        v.into_iter()
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.args().count()
+    }
+
+    fn varargs(&self) -> Option<&str> {
+        self.params.iter().find_map(|p| match &p.kind {
+            ParamKind::Varargs(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    fn varkw(&self) -> Option<&str> {
+        self.params.iter().find_map(|p| match &p.kind {
+            ParamKind::Varkw(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Whether the function takes nothing from the call (`METH_NOARGS`).
+    pub fn takes_nothing(&self) -> bool {
+        self.slot_count() == 0 && self.varargs().is_none() && self.varkw().is_none()
+    }
+
+    /// The state type, if a parameter takes host state.
+    pub fn state(&self) -> Option<&Type> {
+        self.params.iter().find_map(|p| match &p.kind {
+            ParamKind::State(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Python parameters other than the ones taken from the call.
+    pub fn python_params(&self) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(|p| {
+            matches!(
+                p.kind,
+                ParamKind::Arg { .. } | ParamKind::Varargs(_) | ParamKind::Varkw(_)
+            )
+        })
+    }
+
+    /// The text signature: `(a, b=1, /, c, *args, d, **kwargs)`, with `$self` first for
+    /// methods.
+    pub fn text_signature(&self, with_self: bool) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if with_self {
+            parts.push("$self".into());
+        }
+        let args: Vec<_> = self.args().collect();
+        let shown = |name: &str, d: &Default, ty: &Type| -> String {
+            match d {
+                Default::Required => name.to_owned(),
+                Default::None => format!("{name}=None"),
+                Default::Trait => format!("{name}={}", util::python_default_of_type(ty)),
+                Default::Expr(e) => format!("{name}={}", util::python_default(e)),
+            }
+        };
+        let ty_of = |slot: usize| -> &Type {
+            self.params
+                .iter()
+                .find(|p| matches!(p.kind, ParamKind::Arg { slot: s, .. } if s == slot))
+                .map(|p| &p.ty)
+                .expect("slot has a parameter")
+        };
+        let mut posonly = false;
+        for (name, d, k, slot) in &args {
+            if *k == ArgKind::PositionalOnly {
+                parts.push(shown(name, d, ty_of(*slot)));
+                posonly = true;
+            }
+        }
+        if posonly {
+            parts.push("/".into());
+        }
+        for (name, d, k, slot) in &args {
+            if *k == ArgKind::Positional {
+                parts.push(shown(name, d, ty_of(*slot)));
+            }
+        }
+        let kwonly: Vec<_> = args
+            .iter()
+            .filter(|a| a.2 == ArgKind::KeywordOnly)
+            .collect();
+        match self.varargs() {
+            Some(v) => parts.push(format!("*{v}")),
+            None if !kwonly.is_empty() => parts.push("*".into()),
+            None => {}
+        }
+        for (name, d, _, slot) in kwonly {
+            parts.push(shown(name, d, ty_of(*slot)));
+        }
+        if let Some(k) = self.varkw() {
+            parts.push(format!("**{k}"));
+        }
+        format!("({})", parts.join(", "))
+    }
+
+    /// The `FunctionDescription` literal, for a function named `name` in messages.
+    pub fn description(&self, name: &str) -> TokenStream {
+        let args: Vec<_> = self.args().collect();
+        let positional: Vec<&str> = args
+            .iter()
+            .filter(|a| a.2 != ArgKind::KeywordOnly)
+            .map(|a| a.0)
+            .collect();
+        let positional_only = args
+            .iter()
+            .filter(|a| a.2 == ArgKind::PositionalOnly)
+            .count();
+        let required_positional = args
+            .iter()
+            .filter(|a| a.2 != ArgKind::KeywordOnly && matches!(a.1, Default::Required))
+            .count();
+        let keyword_only = args
+            .iter()
+            .filter(|a| a.2 == ArgKind::KeywordOnly)
+            .map(|a| {
+                let n = a.0;
+                let required = matches!(a.1, Default::Required);
+                quote!(::pyhost::impl_::KeywordOnly { name: #n, required: #required })
+            });
+        let varargs = self.varargs().is_some();
+        let varkw = self.varkw().is_some();
+        quote! {
+            ::pyhost::impl_::FunctionDescription {
+                name: #name,
+                positional: &[#(#positional),*],
+                positional_only: #positional_only,
+                required_positional: #required_positional,
+                keyword_only: &[#(#keyword_only),*],
+                varargs: #varargs,
+                varkw: #varkw,
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Code generation
+
+/// Names used inside a generated `call` body.
+pub struct CallNames {
+    pub py: Ident,
+    pub slf: Ident,
+    pub args: Ident,
+}
+
+impl CallNames {
+    pub fn new() -> Self {
+        CallNames {
+            py: format_ident!("__pyhost_py"),
+            slf: format_ident!("__pyhost_slf"),
+            args: format_ident!("__pyhost_args"),
+        }
+    }
+}
+
+/// How the generated code reaches the Rust function.
+pub struct Callee {
+    /// `add`, or `<Counter>::incr`.
+    pub path: TokenStream,
+    /// The class type, for methods.
+    pub self_ty: Option<TokenStream>,
+}
+
+/// The statements that bind and convert the arguments and call the function, leaving the
+/// result (after `error =` mapping) in `__pyhost_ret`.
+///
+/// `desc_name` is the name used in argument errors (`add`, `Counter.incr`).
+pub fn call_statements(
+    sig: &Signature,
+    opts: &FnOptions,
+    callee: &Callee,
+    desc_name: &str,
+    n: &CallNames,
+) -> TokenStream {
+    let CallNames { py, slf, args } = n;
+    let mut stmts = TokenStream::new();
+    let mut call_args: Vec<TokenStream> = Vec::new();
+
+    let needs_binding = !sig.takes_nothing();
+    if needs_binding {
+        let desc = sig.description(desc_name);
+        let count = sig.slot_count();
+        let rest = if sig.varargs().is_some() || sig.varkw().is_some() {
+            quote!(let __pyhost_rest =)
+        } else {
+            quote!(let _ =)
+        };
+        stmts.extend(quote! {
+            const __PYHOST_DESC: ::pyhost::impl_::FunctionDescription = #desc;
+            let mut __pyhost_slots: [::std::option::Option<::pyhost::impl_::Arg<'_, '_>>; #count] =
+                [::std::option::Option::None; #count];
+            #rest #args.bind(#py, &__PYHOST_DESC, &mut __pyhost_slots)?;
+        });
+    }
+
+    let mut varkw_stmt = TokenStream::new();
+    for (i, p) in sig.params.iter().enumerate() {
+        let var = format_ident!("__pyhost_arg{}", i);
+        let ty = &p.ty;
+        let span = ty.span();
+        match &p.kind {
+            ParamKind::Python => {
+                call_args.push(quote!(#py));
+                continue;
+            }
+            ParamKind::State(inner) => {
+                stmts.extend(quote_spanned! {span=>
+                    let #var = ::pyhost::impl_::state::<#inner>(#slf, &__PYHOST_STATE_DESC)?;
+                });
+            }
+            ParamKind::Arg { default, slot, .. } => {
+                let expr = match default {
+                    Default::Required => quote_spanned! {span=>
+                        ::pyhost::impl_::required(__pyhost_slots[#slot], &__PYHOST_DESC, #slot)
+                    },
+                    Default::None => quote_spanned! {span=>
+                        ::pyhost::impl_::with_default(__pyhost_slots[#slot], &__PYHOST_DESC, #slot, || ::std::option::Option::None)
+                    },
+                    Default::Trait => quote_spanned! {span=>
+                        ::pyhost::impl_::with_default(__pyhost_slots[#slot], &__PYHOST_DESC, #slot, ::std::default::Default::default)
+                    },
+                    Default::Expr(e) => {
+                        let e = match &callee.self_ty {
+                            Some(t) => util::replace_self(e.to_token_stream(), t),
+                            None => e.to_token_stream(),
+                        };
+                        quote_spanned! {span=>
+                            ::pyhost::impl_::with_default(__pyhost_slots[#slot], &__PYHOST_DESC, #slot, || #e)
+                        }
+                    }
+                };
+                stmts.extend(quote_spanned! {span=> let #var = #expr?; });
+            }
+            ParamKind::Varargs(name) => {
+                stmts.extend(quote_spanned! {span=>
+                    let #var = ::pyhost::impl_::varargs(#py, &__pyhost_rest, &__PYHOST_DESC, #name)?;
+                });
+            }
+            ParamKind::Varkw(name) => {
+                // Last: it consumes the rest.
+                varkw_stmt = quote_spanned! {span=>
+                    let #var = ::pyhost::impl_::varkw(#py, __pyhost_rest, &__PYHOST_DESC, #name)?;
+                };
+            }
+        }
+        call_args.push(quote!(#var));
+    }
+    stmts.extend(varkw_stmt);
+
+    // The receiver, borrowed after the arguments are converted (converting may run Python code
+    // that uses the same instance).
+    let receiver = match (sig.receiver, &callee.self_ty) {
+        (Receiver::Ref, Some(ty)) => {
+            stmts.extend(quote! {
+                let __pyhost_self = ::pyhost::impl_::self_ref::<#ty>(#slf)?;
+                let __pyhost_recv = &*__pyhost_self;
+            });
+            Some(quote!(__pyhost_recv))
+        }
+        (Receiver::Mut, Some(ty)) => {
+            stmts.extend(quote! {
+                let mut __pyhost_self = ::pyhost::impl_::self_mut::<#ty>(#slf)?;
+                let __pyhost_recv = &mut *__pyhost_self;
+            });
+            Some(quote!(__pyhost_recv))
+        }
+        _ => None,
+    };
+    if sig.state().is_some() {
+        // The state lookup names the function in its error even without arguments.
+        let desc = sig.description(desc_name);
+        stmts = quote! {
+            const __PYHOST_STATE_DESC: ::pyhost::impl_::FunctionDescription = #desc;
+            #stmts
+        };
+    }
+
+    let path = &callee.path;
+    let all_args = receiver.into_iter().chain(call_args);
+    let call = quote!(#path(#(#all_args),*));
+    let call = match opts.release_gil {
+        Some(span) => quote_spanned!(span=> ::pyhost::impl_::detach(#py, move || #call)),
+        None => call,
+    };
+    stmts.extend(quote!(let __pyhost_ret = #call;));
+    if let Some(class) = &opts.error {
+        let class = match class {
+            ErrorClass::Builtin(i) => quote_spanned!(i.span()=> ::pyhost::ExceptionType::#i),
+            ErrorClass::Function(p) => quote_spanned!(p.span()=> #p(#py)),
+        };
+        stmts.extend(quote! {
+            let __pyhost_ret = ::pyhost::impl_::map_error(__pyhost_ret, || #class);
+        });
+    }
+    stmts
+}
+
+/// The `__doc__` of a function: the text signature line then the doc comment.
+pub fn ml_doc(name: &str, sig: &Signature, opts: &FnOptions, with_self: bool, doc: &str) -> String {
+    let text_sig = match &opts.text_signature {
+        Some(s) => {
+            let v = s.value();
+            if with_self && !v.starts_with("($self") {
+                if v == "()" {
+                    "($self)".to_owned()
+                } else {
+                    format!("($self, {}", &v[1..])
+                }
+            } else {
+                v
+            }
+        }
+        None => sig.text_signature(with_self),
+    };
+    format!("{name}{text_sig}\n--\n\n{doc}")
+}
+
+/// The `PyFunction` impl for a marker type.
+#[allow(clippy::too_many_arguments)]
+pub fn py_function_impl(
+    marker: &TokenStream,
+    py_name: &str,
+    name_span: Span,
+    sig: &Signature,
+    opts: &FnOptions,
+    callee: &Callee,
+    desc_name: &str,
+    doc: &str,
+    is_static: bool,
+    ret_span: Span,
+) -> syn::Result<TokenStream> {
+    let with_self = sig.receiver != Receiver::None;
+    let cname = util::c_str(py_name, name_span, "the function name")?;
+    let cdoc = util::c_str(
+        &ml_doc(py_name, sig, opts, with_self, doc),
+        name_span,
+        "the doc comment",
+    )?;
+    let noargs = sig.takes_nothing();
+    let state = match sig.state() {
+        Some(t) => quote!(::std::option::Option::Some(::pyhost::impl_::StateInfo::of::<#t>())),
+        None => quote!(::std::option::Option::None),
+    };
+    let n = CallNames::new();
+    let CallNames { py, slf, args } = &n;
+    let stmts = call_statements(sig, opts, callee, desc_name, &n);
+    let ret = quote_spanned!(ret_span=> ::pyhost::impl_::into_return(#py, __pyhost_ret));
+    Ok(quote! {
+        impl ::pyhost::impl_::PyFunction for #marker {
+            const NAME: &'static ::std::ffi::CStr = #cname;
+            const DOC: &'static ::std::ffi::CStr = #cdoc;
+            const NOARGS: bool = #noargs;
+            const STATIC: bool = #is_static;
+            const STATE: ::std::option::Option<::pyhost::impl_::StateInfo> = #state;
+
+            #[inline]
+            #[allow(unused_variables, unused_mut, clippy::let_unit_value, clippy::unit_arg)]
+            fn call<'__pyhost_a, '__pyhost_py>(
+                #py: ::pyhost::Python<'__pyhost_py>,
+                #slf: ::std::option::Option<::pyhost::Borrowed<'__pyhost_a, '__pyhost_py, ::pyhost::types::Any>>,
+                #args: ::pyhost::impl_::FastcallArgs<'__pyhost_a, '__pyhost_py>,
+            ) -> ::pyhost::Result<::pyhost::Object<'__pyhost_py, ::pyhost::types::Any>> {
+                #stmts
+                #ret
+            }
+        }
+    })
+}
+
+/// Parses the arguments of `#[pyhost::function(...)]`.
+pub fn parse_function_options(attr: TokenStream) -> syn::Result<FnOptions> {
+    let mut opts = FnOptions::default();
+    let parser = syn::meta::parser(|meta| {
+        if opts.parse(&meta)? {
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "unknown option `{}` for #[pyhost::function]: the options are {FN_OPTIONS}",
+                meta.path.to_token_stream()
+            )))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(opts)
+}
+
+/// `#[pyhost::function]`.
+pub fn function(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let opts = parse_function_options(attr)?;
+    let mut f: syn::ItemFn = syn::parse2(item.clone()).map_err(|_| {
+        syn::Error::new_spanned(
+            &item,
+            "#[pyhost::function] goes on a free function (`fn name(...) -> T { ... }`)",
+        )
+    })?;
+    let mut errs = Errors::default();
+    let sig = parse_signature(&mut f.sig, Kind::Function, &opts, &mut errs);
+    if let Some(e) = errs.to_compile_errors() {
+        // Keep the function (without the parameter attributes) so that only the real mistakes
+        // are reported.
+        return Ok(quote!(#f #e));
+    }
+
+    let ident = &f.sig.ident;
+    let py_name = opts
+        .name
+        .as_ref()
+        .map(LitStr::value)
+        .unwrap_or_else(|| util::unraw(ident));
+    let doc = util::doc_string(&f.attrs);
+    let vis = &f.vis;
+    let marker = quote!(#ident::__PyhostFunction);
+    let callee = Callee {
+        path: quote!(#ident),
+        self_ty: None,
+    };
+    let imp = py_function_impl(
+        &marker,
+        &py_name,
+        ident.span(),
+        &sig,
+        &opts,
+        &callee,
+        &py_name,
+        &doc,
+        false,
+        return_span(&f.sig),
+    )?;
+    Ok(quote! {
+        #f
+
+        #[doc(hidden)]
+        #[allow(non_snake_case, non_camel_case_types, non_upper_case_globals, unreachable_pub)]
+        #vis mod #ident {
+            pub struct __PyhostFunction;
+            pub static __PYHOST_FUNCTION: ::pyhost::FunctionDef =
+                ::pyhost::FunctionDef::new::<__PyhostFunction>();
+        }
+
+        #imp
+    })
+}
+
+/// The span of a function's return type (of its name when it returns nothing).
+pub fn return_span(sig: &syn::Signature) -> Span {
+    match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => sig.ident.span(),
+    }
+}

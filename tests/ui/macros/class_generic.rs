@@ -1,0 +1,6 @@
+#[pyhost::class]
+struct Stack<T> {
+    items: Vec<T>,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[pyhost::class]
+enum Color {
+    Red,
+    Green,
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+#[pyhost::class]
+struct Check {
+    name: String,
+}
+
+#[pyhost::class]
+impl Check {
+    fn run(&self, #[pyhost(state)] agg: &String) -> usize {
+        self.name.len() + agg.len()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+#[pyhost::class]
+struct Point {
+    x: f64,
+}
+
+#[pyhost::class]
+impl Point {
+    fn __eq__(&self, other: f64) -> bool {
+        self.x == other
+    }
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[derive(pyhost::FromPython)]
+struct Borrowing<'a> {
+    name: &'a str,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[pyhost::function]
+async fn fetch(url: String) -> String {
+    url
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[pyhost::function(error = "ValueError")]
+fn parse(text: &str) -> Result<i64, std::num::ParseIntError> {
+    text.parse()
+}
+
+fn main() {}

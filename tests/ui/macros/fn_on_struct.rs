@@ -1,0 +1,4 @@
+#[pyhost::function]
+struct NotAFunction;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[pyhost::function]
+fn open(path: &str) -> std::fs::File {
+    std::fs::File::open(path).unwrap()
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[pyhost::module]
+fn aggregator() -> pyhost::Result<()> {
+    Ok(())
+}
+
+fn main() {}
