@@ -58,6 +58,15 @@ pub fn libclang() -> Result<(), String> {
     clang_sys::load()
 }
 
+/// Loads libclang (as [`libclang`]) and says which file was loaded.
+#[cfg(feature = "bindgen")]
+pub fn libclang_path() -> Result<PathBuf, String> {
+    libclang()?;
+    clang_sys::get_library()
+        .map(|lib| lib.path().to_path_buf())
+        .ok_or_else(|| "libclang was loaded on another thread".to_owned())
+}
+
 /// The clang target triple for a Rust target.
 pub fn clang_target(target: &Target) -> String {
     let t = &target.triple;

@@ -44,6 +44,36 @@ impl Env {
         }
     }
 
+    /// A fixed copy of this environment (the process's variables, or the fixed map) with
+    /// `overrides` applied: `Some(value)` sets a variable, `None` removes it. Tools use it to
+    /// ask "what would a build pick with these variables?" without touching their own
+    /// environment.
+    ///
+    /// ```
+    /// let env = pyhost_build::Env::fixed([("A", "1"), ("B", "2")]);
+    /// let changed = env.with(&[("A".into(), None), ("C".into(), Some("3".into()))]);
+    /// assert_eq!((changed.var("A"), changed.var("B").as_deref(), changed.var("C").as_deref()),
+    ///            (None, Some("2"), Some("3")));
+    /// ```
+    pub fn with(&self, overrides: &[(String, Option<String>)]) -> Env {
+        let mut map: BTreeMap<String, String> = match &self.fixed {
+            Some(map) => map.clone(),
+            None => std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        };
+        for (name, value) in overrides {
+            match value {
+                Some(v) => map.insert(name.clone(), v.clone()),
+                None => map.remove(name),
+            };
+        }
+        Env {
+            fixed: Some(map),
+            read: RefCell::default(),
+        }
+    }
+
     /// Reads a user-facing variable and remembers that it was read. An empty value counts as
     /// unset, as it does for most build tools.
     pub fn var(&self, name: &str) -> Option<String> {

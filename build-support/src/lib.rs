@@ -67,6 +67,7 @@ mod target;
 mod version;
 
 pub mod bindings;
+pub mod candidates;
 
 #[cfg(test)]
 mod test_support;

@@ -2,6 +2,9 @@
 //! header trees, fake interpreters (shell scripts answering the sysconfig probe). Each test
 //! runs in a fixed environment, so the developer's own variables never leak in.
 
+// As in the library: build-time errors are rare and carry whole sentences.
+#![allow(clippy::result_large_err)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,16 @@
 //! `cargo xtask <command>`: pyhost's workflows in one place.
 //!
-//! The knowledge (targets, their environment, where Pythons live) is in `pyhost-build`; this
-//! is a thin command line over it.
+//! The knowledge (targets, their environment, where Pythons live) is in `pyhost-build`
+//! (`cross`, `candidates`, `Discovery`); this is a thin command line over it.
 
 mod bindings;
+mod cross;
+mod doctor;
+mod json;
+mod run;
+mod test;
 mod util;
+mod workspace;
 
 use std::process::ExitCode;
 
@@ -12,8 +18,26 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  bindings [--check]   regenerate the pre-generated fallback bindings of pyhost-sys
-                       (--check: fail if the checked-in files are stale)
+  test [--dry-run] [--fail-fast] [--skip <steps>] [--timeout <minutes>]
+        the full suite: fmt, clippy, bindings --check, the workspace tests on the default
+        Python, the Python-dependent tests on every other CPython >= 3.8 found (pyenv,
+        system), and the cross targets whose toolchains are installed (under qemu); ends
+        with a summary table and fails if any step failed
+  cross --target <triple> [--run] [-- <cargo args>]
+        cross-compile (aarch64-unknown-linux-gnu, armv7-unknown-linux-gnueabihf): checks the
+        toolchain and names the install command of what is missing, sets linker, CC/AR,
+        pkg-config, bindgen and the qemu runner, then
+          no args:             builds the Python test suite (cargo test --no-run)
+          --run:               runs it under qemu, then shows platform.machine() from inside
+          -- <args>:           cargo build <args>
+          --run -- <args>:     cargo test <args>, or cargo run <args> with --bin/--example
+        with --no-default-features (Python compiled out) the target's libpython is not needed
+  doctor
+        which Python a build links for the host and each cross target, every install seen,
+        mismatches, libclang, and what to do about each problem
+  bindings [--check]
+        regenerate the pre-generated fallback bindings of pyhost-sys
+        (--check: fail if the checked-in files are stale)
 ";
 
 fn main() -> ExitCode {
@@ -23,6 +47,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match cmd.as_str() {
+        "test" => test::run(rest),
+        "cross" => cross::run(rest),
+        "doctor" => doctor::run(rest),
         "bindings" => bindings::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

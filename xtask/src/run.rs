@@ -1,0 +1,220 @@
+//! Running commands: printed first, output streamed, timed, killed with their children when
+//! they overrun.
+
+use std::fmt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pyhost_build::cross::{Invocation, shell_quote};
+
+use crate::util;
+
+/// A command line with the variables it sets and unsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmd {
+    pub program: String,
+    pub args: Vec<String>,
+    /// `Some(value)` sets, `None` unsets.
+    pub env: Vec<(String, Option<String>)>,
+}
+
+impl Cmd {
+    /// `cargo <args>` (the cargo running the xtask).
+    pub fn cargo<S: AsRef<str>>(args: &[S]) -> Cmd {
+        Cmd {
+            program: util::cargo(),
+            args: args.iter().map(|a| a.as_ref().to_owned()).collect(),
+            env: Vec::new(),
+        }
+    }
+
+    /// With these variables set (or unset, for `None`).
+    pub fn envs(mut self, vars: impl IntoIterator<Item = (String, Option<String>)>) -> Cmd {
+        self.env.extend(vars);
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args).current_dir(util::workspace_root());
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        c
+    }
+}
+
+impl From<Invocation> for Cmd {
+    /// A cross invocation, run by the cargo running the xtask.
+    fn from(inv: Invocation) -> Cmd {
+        Cmd {
+            program: if inv.program == "cargo" {
+                util::cargo()
+            } else {
+                inv.program
+            },
+            args: inv.args,
+            env: inv.env.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+        }
+    }
+}
+
+/// As a shell line: `env -u X VAR=value cargo args…`, with `cargo` for the cargo binary.
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut words: Vec<String> = Vec::new();
+        let unset: Vec<&String> = self
+            .env
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+            .collect();
+        if !unset.is_empty() {
+            words.push("env".into());
+            for k in unset {
+                words.push(format!("-u {k}"));
+            }
+        }
+        for (k, v) in &self.env {
+            if let Some(v) = v {
+                words.push(format!("{k}={}", shell_quote(v)));
+            }
+        }
+        let program = if self.program == util::cargo() {
+            "cargo".to_owned()
+        } else {
+            shell_quote(&self.program)
+        };
+        words.push(program);
+        words.extend(self.args.iter().map(|a| shell_quote(a)));
+        f.write_str(&words.join(" "))
+    }
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    Ok,
+    /// Exit status, or why it could not start.
+    Failed(String),
+    TimedOut(Duration),
+}
+
+/// Runs `cmd` with the terminal's stdout and stderr, printing it first. Past `timeout` the
+/// command and every process it started are killed.
+pub fn run(cmd: &Cmd, timeout: Option<Duration>) -> Ended {
+    println!("$ {cmd}");
+    let mut child = match cmd.command().stdin(Stdio::null()).spawn() {
+        Ok(c) => c,
+        Err(e) => return Ended::Failed(format!("cannot start `{}`: {e}", cmd.program)),
+    };
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ended::Ok,
+            Ok(Some(status)) => return Ended::Failed(status.to_string()),
+            Ok(None) => {}
+            Err(e) => return Ended::Failed(e.to_string()),
+        }
+        if let Some(t) = timeout {
+            if start.elapsed() > t {
+                kill_tree(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ended::TimedOut(t);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Kills `pid`'s descendants (from `/proc`; test binaries that cargo started), then `pid`.
+fn kill_tree(pid: u32) {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok());
+        if let Some(ppid) = ppid {
+            parents.push((p, ppid));
+        }
+    }
+    let mut doomed = vec![pid];
+    let mut i = 0;
+    while i < doomed.len() {
+        let parent = doomed[i];
+        doomed.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    // Children first, so that none is reparented and missed.
+    for p in doomed.iter().rev() {
+        let _ = Command::new("kill")
+            .args(["-KILL", &p.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_shows_unset_then_set_variables() {
+        let c = Cmd {
+            program: "python3".into(),
+            args: vec!["-c".into(), "print(1)".into()],
+            env: vec![
+                ("PYHOST_PYTHON".into(), Some("/p/python3.9".into())),
+                ("PYHOST_CONFIG_FILE".into(), None),
+            ],
+        };
+        assert_eq!(
+            c.to_string(),
+            "env -u PYHOST_CONFIG_FILE PYHOST_PYTHON=/p/python3.9 python3 -c 'print(1)'"
+        );
+    }
+
+    #[test]
+    fn timeouts_kill_the_whole_tree() {
+        let c = Cmd {
+            program: "sh".into(),
+            args: vec!["-c".into(), "sleep 30 & sleep 30; wait".into()],
+            env: Vec::new(),
+        };
+        let start = Instant::now();
+        assert_eq!(
+            run(&c, Some(Duration::from_millis(300))),
+            Ended::TimedOut(Duration::from_millis(300))
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let ok = Cmd {
+            program: "true".into(),
+            args: vec![],
+            env: vec![],
+        };
+        assert_eq!(run(&ok, None), Ended::Ok);
+        let bad = Cmd {
+            program: "false".into(),
+            args: vec![],
+            env: vec![],
+        };
+        assert!(matches!(run(&bad, None), Ended::Failed(_)));
+    }
+}
