@@ -322,6 +322,62 @@ unsafe fn take_gil() -> Mode {
     }
 }
 
+/// Deletes this thread's kept thread state now (waiting for the GIL), instead of when the
+/// thread exits.
+///
+/// pyhost normally deletes a thread's state after the thread has exited, at the next GIL
+/// acquisition by any thread. Call this at the end of a thread that used Python when the
+/// interpreter may be finalized right after the thread ends: Python's `threading` module can
+/// wait at finalization for the state of a thread that imported it, and a state deleted only
+/// after the thread exits could be too late. The next acquisition on this thread creates a
+/// new state. Returns whether a state was deleted: nothing happens when this thread holds the
+/// GIL, keeps no state of its own (the initializing thread's belongs to finalization), or the
+/// interpreter is not running.
+///
+/// ```
+/// # pyhost::initialize_once()?;
+/// std::thread::spawn(|| {
+///     pyhost::with_gil(|py| py.exec("import threading; threading.local().x = 1")).unwrap();
+///     assert!(pyhost::release_thread_state());
+///     assert!(!pyhost::release_thread_state(), "nothing left to delete");
+/// })
+/// .join()
+/// .unwrap();
+/// # Ok::<(), pyhost::Error>(())
+/// ```
+pub fn release_thread_state() -> bool {
+    if gil_is_held() {
+        return false;
+    }
+    let (tstate, owned) = KEPT
+        .try_with(|k| (k.tstate.get(), k.owned.get()))
+        .unwrap_or((null_mut(), None));
+    let Some(gstate) = owned else { return false };
+    if tstate.is_null() {
+        return false;
+    }
+    ACTIVE.fetch_add(1, Ordering::SeqCst);
+    if STATE.load(Ordering::SeqCst) != RUNNING {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        return false;
+    }
+    // SAFETY: `tstate` is this thread's own kept state, not current (the count is 0), and the
+    // interpreter stays running while this thread is registered as active.
+    unsafe { ffi::PyEval_RestoreThread(tstate) };
+    let _ = KEPT.try_with(|k| {
+        k.tstate.set(null_mut());
+        k.owned.set(None);
+    });
+    // SAFETY: the GIL is held through `tstate`, the state `PyGILState_Ensure` created with
+    // `gstate`; releasing that last count clears and deletes the state and releases the GIL.
+    unsafe {
+        drain_pending();
+        ffi::PyGILState_Release(gstate);
+    }
+    ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    true
+}
+
 /// Records the initializing thread's state (created by `Py_InitializeFromConfig`) as this
 /// thread's kept state, not owned: finalization deletes it.
 pub(crate) fn adopt_main_thread_state(tstate: *mut ffi::PyThreadState) {

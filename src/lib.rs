@@ -62,7 +62,10 @@ pub use err::{
     SyntaxLocation,
 };
 pub use executor::Executor;
-pub use gil::{GilGuard, Python, gil_is_held, pending_decrefs, pending_thread_states, with_gil};
+pub use gil::{
+    GilGuard, Python, gil_is_held, pending_decrefs, pending_thread_states, release_thread_state,
+    with_gil,
+};
 pub use impl_::class::{Class, ClassRef, ClassRefMut};
 pub use impl_::function::FunctionDef;
 #[cfg(feature = "macros")]

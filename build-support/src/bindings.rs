@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Error, PythonConfig, Target};
+#[cfg(feature = "bindgen")]
+use crate::Error;
+use crate::{PythonConfig, Target};
 
 /// Suffix of the C wrappers bindgen writes for `static inline` functions: unique to pyhost-sys
 /// so that the symbols never clash with another crate's wrappers.
@@ -18,6 +20,7 @@ pub const RUST_TARGET: (u64, u64) = (85, 0);
 
 /// Private functions that public macros expand to, or that have no public equivalent in the
 /// oldest supported version (3.8's `_PyObject_Vectorcall`).
+#[cfg(feature = "bindgen")]
 const PRIVATE_FUNCTIONS: &str = "_Py_(Dealloc|IsFinalizing|IncRef|DecRef|NewRef|XNewRef)|\
     _PyObject_(Vectorcall|VectorcallDict|CallNoArg|CallNoArgs|MakeTpCall|GetDictPtr)|\
     _PyLong_(AsByteArray|FromByteArray|NumBits|Sign)|_PyErr_ChainExceptions|_PyType_Lookup|\

@@ -381,6 +381,10 @@ fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>) {
         }
     }
     CURRENT_WORKER.with(|w| *w.borrow_mut() = None);
+    // Delete this worker's thread state before saying it exited: the interpreter may be
+    // finalized right after, and `threading` waits there for the state of a thread that
+    // imported it.
+    crate::gil::release_thread_state();
     *worker.exited.lock().unwrap_or_else(|e| e.into_inner()) = true;
     worker.exited_cv.notify_all();
 }

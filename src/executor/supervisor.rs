@@ -55,6 +55,9 @@ pub(crate) fn start(shared: &Arc<Shared>) {
         .spawn(move || {
             for (worker, control) in rx {
                 interrupt(&worker, &control);
+                // Interrupts are rare, and the interpreter may be finalized before this
+                // thread ends: keep no thread state between them.
+                crate::gil::release_thread_state();
             }
         });
     let shared = shared.clone();
