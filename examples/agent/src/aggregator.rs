@@ -1,0 +1,253 @@
+//! What checks submit, collected per check instance (keyed by check id) until its run ends.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+
+/// The metric types of the Datadog Agent, with its numbering (`aggregator.GAUGE` = 0 …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    /// 0
+    Gauge,
+    /// 1
+    Rate,
+    /// 2
+    Count,
+    /// 3
+    MonotonicCount,
+    /// 4
+    Counter,
+    /// 5
+    Histogram,
+    /// 6
+    Historate,
+}
+
+impl MetricType {
+    /// All of them, in numbering order.
+    pub const ALL: [MetricType; 7] = [
+        MetricType::Gauge,
+        MetricType::Rate,
+        MetricType::Count,
+        MetricType::MonotonicCount,
+        MetricType::Counter,
+        MetricType::Histogram,
+        MetricType::Historate,
+    ];
+
+    /// From the Datadog numbering.
+    pub fn from_code(code: i64) -> Option<MetricType> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
+    }
+
+    /// The name used in the Python constants and in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Rate => "rate",
+            MetricType::Count => "count",
+            MetricType::MonotonicCount => "monotonic_count",
+            MetricType::Counter => "counter",
+            MetricType::Histogram => "histogram",
+            MetricType::Historate => "historate",
+        }
+    }
+}
+
+/// A metric sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// Its type.
+    pub kind: MetricType,
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The host it is about (`""`: the agent's host).
+    pub hostname: String,
+    /// For monotonic counts: report the first value too.
+    pub flush_first_value: bool,
+}
+
+/// A service check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceCheck {
+    /// Its name.
+    pub name: String,
+    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub status: i64,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// The host it is about.
+    pub hostname: String,
+    /// A message.
+    pub message: String,
+}
+
+/// An event (the fields `aggregator.submit_event` reads).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Event {
+    /// `msg_title`.
+    pub title: String,
+    /// `msg_text`.
+    pub text: String,
+    /// `timestamp` (0: now).
+    pub timestamp: i64,
+    /// `priority`.
+    pub priority: String,
+    /// `host`.
+    pub host: String,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `alert_type`.
+    pub alert_type: String,
+    /// `aggregation_key`.
+    pub aggregation_key: String,
+    /// `source_type_name`.
+    pub source_type_name: String,
+    /// `event_type`.
+    pub event_type: String,
+}
+
+/// A histogram bucket (`aggregator.submit_histogram_bucket`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramBucket {
+    /// Its name.
+    pub name: String,
+    /// The count in the bucket.
+    pub value: i64,
+    /// Lower bound.
+    pub lower_bound: f32,
+    /// Upper bound.
+    pub upper_bound: f32,
+    /// Whether the count is monotonic.
+    pub monotonic: bool,
+    /// The host it is about.
+    pub hostname: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Report the first value too.
+    pub flush_first_value: bool,
+}
+
+/// A log line a check emitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// The level.
+    pub level: log::Level,
+    /// The message as formatted by the check's logging handler.
+    pub message: String,
+}
+
+/// Everything one check instance submitted in one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// Metric samples.
+    pub metrics: Vec<Metric>,
+    /// Service checks.
+    pub service_checks: Vec<ServiceCheck>,
+    /// Events.
+    pub events: Vec<Event>,
+    /// Histogram buckets.
+    pub buckets: Vec<HistogramBucket>,
+    /// Log lines.
+    pub logs: Vec<LogLine>,
+    /// Lines sent to the logs pipeline (`datadog_agent.send_log`).
+    pub sent_logs: Vec<String>,
+    /// Event-platform events (`aggregator.submit_event_platform_event`): type, raw payload.
+    pub platform_events: Vec<(String, String)>,
+    /// Check metadata (`set_check_metadata`).
+    pub metadata: Vec<(String, String)>,
+    /// External host tags (`set_external_tags`): hostname, source type, tags.
+    pub external_tags: Vec<(String, String, Vec<String>)>,
+}
+
+impl Batch {
+    /// As JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "metrics": self.metrics.iter().map(|m| json!({
+                "name": m.name, "type": m.kind.name(), "value": m.value,
+                "tags": m.tags, "hostname": m.hostname, "flush_first_value": m.flush_first_value,
+            })).collect::<Vec<_>>(),
+            "service_checks": self.service_checks.iter().map(|s| json!({
+                "name": s.name, "status": s.status, "tags": s.tags, "hostname": s.hostname, "message": s.message,
+            })).collect::<Vec<_>>(),
+            "events": self.events.iter().map(|e| json!({
+                "title": e.title, "text": e.text, "timestamp": e.timestamp, "priority": e.priority,
+                "host": e.host, "tags": e.tags, "alert_type": e.alert_type,
+                "aggregation_key": e.aggregation_key, "source_type_name": e.source_type_name,
+                "event_type": e.event_type,
+            })).collect::<Vec<_>>(),
+            "histogram_buckets": self.buckets.iter().map(|b| json!({
+                "name": b.name, "value": b.value, "lower_bound": b.lower_bound, "upper_bound": b.upper_bound,
+                "monotonic": b.monotonic, "hostname": b.hostname, "tags": b.tags,
+                "flush_first_value": b.flush_first_value,
+            })).collect::<Vec<_>>(),
+            "logs": self.logs.iter().map(|l| json!({"level": l.level.as_str(), "message": l.message})).collect::<Vec<_>>(),
+            "sent_logs": self.sent_logs,
+            "platform_events": self.platform_events.iter().map(|(t, raw)| json!({"event_type": t, "raw": raw})).collect::<Vec<_>>(),
+            "metadata": self.metadata.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            "external_tags": self.external_tags.iter().map(|(h, s, t)| json!({"hostname": h, "source_type": s, "tags": t})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Collects submissions from every check, keyed by check id.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    batches: Mutex<HashMap<String, Batch>>,
+}
+
+impl Aggregator {
+    /// Adds to the batch of `check_id`.
+    pub fn with_batch(&self, check_id: &str, f: impl FnOnce(&mut Batch)) {
+        let mut b = self.batches.lock().unwrap_or_else(|e| e.into_inner());
+        f(b.entry(check_id.to_owned()).or_default());
+    }
+
+    /// Takes what `check_id` submitted since the last take.
+    pub fn take(&self, check_id: &str) -> Batch {
+        self.batches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(check_id)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_kept_per_check_id_and_taken_once() {
+        let agg = Aggregator::default();
+        agg.with_batch("a:1", |b| {
+            b.metrics.push(Metric {
+                kind: MetricType::Gauge,
+                name: "x".into(),
+                value: 1.0,
+                tags: vec![],
+                hostname: String::new(),
+                flush_first_value: false,
+            })
+        });
+        agg.with_batch("b:2", |b| {
+            b.logs.push(LogLine {
+                level: log::Level::Info,
+                message: "hi".into(),
+            })
+        });
+        assert_eq!(agg.take("a:1").metrics.len(), 1);
+        assert!(agg.take("a:1").metrics.is_empty());
+        assert_eq!(agg.take("b:2").logs.len(), 1);
+        assert_eq!(MetricType::from_code(3), Some(MetricType::MonotonicCount));
+        assert_eq!(MetricType::from_code(7), None);
+    }
+}
