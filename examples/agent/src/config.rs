@@ -105,7 +105,7 @@ impl AgentConfig {
 
     /// `datadog_agent.get_config(key)`: the setting, or `None` when unset. The agent's own
     /// settings are visible under their names too.
-        pub fn get(&self, key: &str) -> Option<Value> {
+    pub fn get(&self, key: &str) -> Option<Value> {
         if let Some(v) = self.raw.get(key) {
             return Some(v.clone());
         }
@@ -153,7 +153,7 @@ pub struct InstanceConfig {
     /// The check's name (the conf.d file name without `.yaml`).
     pub check: String,
     /// The check's `init_config`.
-        pub init_config: Value,
+    pub init_config: Value,
     /// This instance's settings.
     pub instance: Value,
     /// `min_collection_interval` (default 15 s).

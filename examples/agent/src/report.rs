@@ -60,7 +60,7 @@ impl CheckError {
     }
 
     /// With a traceback.
-        pub fn with_traceback(mut self, tb: impl Into<String>) -> CheckError {
+    pub fn with_traceback(mut self, tb: impl Into<String>) -> CheckError {
         let tb = tb.into();
         if !tb.trim().is_empty() {
             self.traceback = Some(tb);

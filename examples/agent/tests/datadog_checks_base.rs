@@ -1,0 +1,268 @@
+//! A check written against the real `datadog-checks-base` from PyPI runs unchanged in the
+//! agent: a venv made with the Python the agent links gets the package (and the dependencies
+//! it imports, unpinned: its `[deps]` extra pins versions the registry may not serve), and the
+//! agent runs the check in that venv.
+//!
+//! Needs PyPI (or a wheel mirror through pip's usual settings). The venv is kept under the
+//! target directory and reused while it works.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{agent, metrics, scratch, setup};
+
+const PACKAGES: &[&str] = &[
+    "datadog-checks-base",
+    "lazy-loader",
+    "cachetools",
+    "pyyaml",
+    "requests",
+    "wrapt",
+    "binary",
+    "python-dateutil",
+    "pydantic",
+    "jellyfish",
+];
+
+const CHECK: &str = r#"
+from datadog_checks.base import AgentCheck, ConfigurationError
+from datadog_checks.base.utils.subprocess_output import get_subprocess_output
+
+
+class RealBaseCheck(AgentCheck):
+    __NAMESPACE__ = "realbase"
+
+    def check(self, instance):
+        if "port" not in instance:
+            raise ConfigurationError("port is required")
+        tags = ["port:%d" % instance["port"]] + instance.get("tags", [])
+        self.gauge("connections", 12, tags=tags)
+        self.count("requests", 3, tags=tags, hostname="web-1")
+        self.monotonic_count("bytes", 4096, tags=tags)
+        self.rate("load", 0.25, tags=tags)
+        self.histogram("latency", 7, tags=tags)
+        self.service_check("can_connect", AgentCheck.OK, tags=tags, hostname="web-1", message="fine")
+        self.event({
+            "timestamp": 1700000000,
+            "event_type": "deploy",
+            "msg_title": "deployed",
+            "msg_text": "version 2",
+            "tags": tags,
+            "host": "web-1",
+        })
+        self.set_metadata("version", "2.1.0")
+        out, _, rc = get_subprocess_output(["echo", "from a subprocess"], self.log)
+        self.gauge("subprocess_rc", rc, tags=[out.strip().replace(" ", "_")])
+        self.log.info("real base check ran on %s", self.hostname)
+        import datadog_checks.base
+        self.gauge("base_is_real", 1 if "site-packages" in datadog_checks.base.__file__ else 0)
+"#;
+
+/// The Python the agent links, from `--python-info`.
+fn linked_python(dir: &Path) -> (PathBuf, String) {
+    let out = agent(dir, &["--python-info"]);
+    assert!(
+        out.status.success(),
+        "--python-info failed:\n{}",
+        out.stderr
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(out.stdout.trim()).expect("--python-info prints JSON");
+    let exe = PathBuf::from(info["executable"].as_str().expect("executable"));
+    let version = info["built_against"]
+        .as_str()
+        .expect("built_against")
+        .to_owned();
+    (exe, version)
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A venv with datadog-checks-base, made with `python` (reused when it already works).
+fn venv_with_base(python: &Path, version: &str) -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ddcb-venv-{version}"));
+    let vpython = venv.join("bin").join("python");
+    let works = Command::new(&vpython)
+        .args([
+            "-c",
+            "import datadog_checks.base, lazy_loader, cachetools, yaml, requests, pydantic",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if works {
+        return venv;
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    run(
+        Command::new(python).args(["-m", "venv"]).arg(&venv),
+        &format!(
+            "{} -m venv (Debian: apt-get install python3-venv)",
+            python.display()
+        ),
+    );
+    run(
+        Command::new(&vpython)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(PACKAGES),
+        "pip install datadog-checks-base and the packages it imports",
+    );
+    venv
+}
+
+#[test]
+fn a_check_written_against_the_real_base_runs_unchanged() {
+    let dir = scratch("real-base");
+    setup(
+        &dir,
+        "realbase",
+        CHECK,
+        "init_config:\ninstances:\n  - port: 8080\n    tags: [\"env:test\"]\n  - {}\n",
+        "",
+    );
+    let (python, version) = linked_python(&dir);
+    let venv = venv_with_base(&python, &version);
+
+    let out = agent(
+        &dir,
+        &["--once", "--json", "--venv", venv.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "stderr:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("using datadog_checks.base from")
+            && out.stderr.contains("site-packages"),
+        "the venv's datadog_checks.base is used:\n{}",
+        out.stderr
+    );
+    let runs = out.runs_of("realbase");
+    assert_eq!(runs.len(), 2);
+    let ok = runs
+        .iter()
+        .find(|r| r["error"].is_null())
+        .unwrap_or_else(|| panic!("no run succeeded: {runs:?}"));
+    let failed = runs
+        .iter()
+        .find(|r| !r["error"].is_null())
+        .expect("the instance without a port fails");
+    assert_eq!(failed["error"]["kind"], "exception");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("port is required"),
+        "{}",
+        failed["error"]
+    );
+    assert!(
+        failed["error"]["traceback"]
+            .as_str()
+            .unwrap()
+            .contains("ConfigurationError"),
+        "{}",
+        failed["error"]
+    );
+
+    let tags = vec!["port:8080".to_owned(), "env:test".to_owned()];
+    let m = metrics(ok);
+    let find = |name: &str| {
+        m.iter()
+            .find(|x| x.0 == name)
+            .unwrap_or_else(|| panic!("no {name} in {m:?}"))
+    };
+    for (name, kind, value, host) in [
+        ("realbase.connections", "gauge", 12.0, ""),
+        ("realbase.requests", "count", 3.0, "web-1"),
+        ("realbase.bytes", "monotonic_count", 4096.0, ""),
+        ("realbase.load", "rate", 0.25, ""),
+        ("realbase.latency", "histogram", 7.0, ""),
+    ] {
+        let got = find(name);
+        assert_eq!(
+            (got.1.as_str(), got.2, &got.3, got.4.as_str()),
+            (kind, value, &tags, host),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        find("realbase.subprocess_rc").3,
+        vec!["from_a_subprocess".to_owned()]
+    );
+    assert_eq!(
+        find("realbase.base_is_real").2,
+        1.0,
+        "the check imported the PyPI package"
+    );
+
+    let sc = &ok["service_checks"][0];
+    assert_eq!(sc["name"], "realbase.can_connect");
+    assert_eq!(sc["status"], 0);
+    assert_eq!(sc["hostname"], "web-1");
+    assert_eq!(sc["message"], "fine");
+    assert_eq!(sc["tags"], serde_json::json!(tags));
+
+    let ev = &ok["events"][0];
+    assert_eq!(ev["title"], "deployed");
+    assert_eq!(ev["text"], "version 2");
+    assert_eq!(ev["timestamp"], 1_700_000_000);
+    assert_eq!(ev["host"], "web-1");
+    assert_eq!(ev["event_type"], "deploy");
+    assert_eq!(
+        ev["source_type_name"], "realbase",
+        "the namespace names the source"
+    );
+    assert_eq!(ev["tags"], serde_json::json!(tags));
+
+    let metadata: Vec<(String, String)> = ok["metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        metadata.contains(&("version.raw".to_owned(), "2.1.0".to_owned())),
+        "{metadata:?}"
+    );
+    assert!(
+        metadata.contains(&("version.major".to_owned(), "2".to_owned())),
+        "{metadata:?}"
+    );
+
+    let id = ok["check_id"].as_str().unwrap();
+    assert!(
+        ok["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["level"] == "INFO"
+                && l["message"].as_str().unwrap().starts_with(id)
+                && l["message"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("real base check ran on test-host")),
+        "{}",
+        ok["logs"]
+    );
+}
