@@ -86,3 +86,8 @@ pub mod prelude {
         with_gil,
     };
 }
+
+/// The README's Rust code, compiled as doctests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -24,7 +24,9 @@ usage: cargo xtask test [--dry-run] [--fail-fast] [--skip <steps>] [--timeout <m
 ";
 
 /// The kinds of step, in the order they run.
-pub const KINDS: [&str; 6] = ["fmt", "clippy", "bindings", "test", "matrix", "cross"];
+pub const KINDS: [&str; 7] = [
+    "fmt", "clippy", "bindings", "test", "matrix", "cross", "readme",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -223,6 +225,45 @@ pub fn plan_cross(
     }
 }
 
+/// The commands README.md shows, run as a reader would: the agent's main job, the guide's
+/// program, and its cross build under qemu when the aarch64 toolchain is there.
+pub fn plan_readme(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
+    let mut cmds = vec![
+        (
+            Cmd::cargo(&["run", "-q", "-p", "pyhost-agent", "--", "--once"]),
+            false,
+        ),
+        (Cmd::cargo(&["run", "-q", "-p", "hello-embed"]), false),
+    ];
+    if aarch64_ready {
+        let args = [
+            "cross",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+            "--run",
+            "--",
+            "-p",
+            "hello-embed",
+            "--bin",
+            "hello-embed",
+        ];
+        cmds.push((
+            Cmd {
+                program: xtask.to_owned(),
+                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                env: Vec::new(),
+            },
+            false,
+        ));
+    }
+    Step {
+        kind: "readme",
+        target: host.to_owned(),
+        python: "default".into(),
+        action: Action::Run(cmds),
+    }
+}
+
 fn tool_step(kind: &'static str, component: &str, check: &[&str], args: &[&str]) -> Step {
     let present = Cmd::cargo(check)
         .command()
@@ -287,7 +328,7 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
         ),
         action: Action::Run(vec![(
             Cmd {
-                program: exe,
+                program: exe.clone(),
                 args: vec!["bindings".into(), "--check".into()],
                 env: Vec::new(),
             },
@@ -315,6 +356,12 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
             suite,
         ));
     }
+    let aarch64_ready = steps.iter().any(|s| {
+        s.kind == "cross"
+            && s.target == "aarch64-unknown-linux-gnu"
+            && matches!(s.action, Action::Run(_))
+    });
+    steps.push(plan_readme(host, &exe, aarch64_ready));
     for s in &mut steps {
         if opts.skip.iter().any(|k| k == s.kind) {
             s.action = Action::Skip {
@@ -680,5 +727,28 @@ mod tests {
              --lib --test raw"
         );
         assert!(!cmds[0].1 && cmds[1].1, "the show run only reports");
+    }
+
+    #[test]
+    fn readme_commands_include_the_cross_run_only_when_aarch64_is_ready() {
+        let without = plan_readme("x86_64-unknown-linux-gnu", "/x/xtask", false);
+        let Action::Run(cmds) = &without.action else {
+            panic!("{without:?}")
+        };
+        let lines: Vec<String> = cmds.iter().map(|(c, _)| c.args.join(" ")).collect();
+        assert_eq!(
+            lines,
+            ["run -q -p pyhost-agent -- --once", "run -q -p hello-embed"]
+        );
+        let with = plan_readme("x86_64-unknown-linux-gnu", "/x/xtask", true);
+        let Action::Run(cmds) = &with.action else {
+            panic!("{with:?}")
+        };
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[2].0.program, "/x/xtask");
+        assert_eq!(
+            cmds[2].0.args.join(" "),
+            "cross --target aarch64-unknown-linux-gnu --run -- -p hello-embed --bin hello-embed"
+        );
     }
 }
