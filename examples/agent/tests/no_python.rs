@@ -16,7 +16,13 @@ fn the_agent_without_python_builds_without_python_and_runs_native_checks() {
     let empty = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-python-pkgconfig");
     std::fs::create_dir_all(&empty).unwrap();
     let out = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "pyhost-agent", "--no-default-features"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "pyhost-agent",
+            "--no-default-features",
+        ])
         .current_dir(example_dir())
         .env("CARGO_TARGET_DIR", &target_dir)
         // pkg-config finds no Python at all, and no pyhost variable points at one.
@@ -36,15 +42,25 @@ fn the_agent_without_python_builds_without_python_and_runs_native_checks() {
     // No libpython among the binary's dependencies, and no C-API symbol in it.
     let elf = std::fs::read(&exe).expect("the built agent");
     let has = |needle: &[u8]| elf.windows(needle.len()).any(|w| w == needle);
-    assert!(!has(b"libpython3"), "the agent without Python links libpython");
-    assert!(!has(b"Py_InitializeFromConfig"), "the agent without Python contains the C API");
+    assert!(
+        !has(b"libpython3"),
+        "the agent without Python links libpython"
+    );
+    assert!(
+        !has(b"Py_InitializeFromConfig"),
+        "the agent without Python contains the C API"
+    );
 
     let run = Command::new(&exe)
         .args(["--once", "--json"])
         .current_dir(example_dir())
         .output()
         .expect("running the agent");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON");
     let checks = json["checks"].as_array().unwrap();
     for c in checks {
@@ -55,12 +71,26 @@ fn the_agent_without_python_builds_without_python_and_runs_native_checks() {
             }
             _ => {
                 assert_eq!(c["error"]["kind"], "unavailable", "{c}");
-                assert!(c["error"]["message"].as_str().unwrap().contains("built without Python"), "{c}");
+                assert!(
+                    c["error"]["message"]
+                        .as_str()
+                        .unwrap()
+                        .contains("built without Python"),
+                    "{c}"
+                );
             }
         }
     }
-    assert!(checks.iter().any(|c| c["check"] == "uptime" && c["runtime"] == "native"));
-    assert!(checks.iter().any(|c| c["check"] == "compute" && c["runtime"] == "python"));
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "uptime" && c["runtime"] == "native")
+    );
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["check"] == "compute" && c["runtime"] == "python")
+    );
 
     let info = Command::new(&exe).arg("--python-info").output().unwrap();
     assert!(String::from_utf8_lossy(&info.stdout).contains("built without the `python` feature"));
