@@ -529,6 +529,16 @@ unsafe fn drain_pending_slow() {
     }
     let dead = std::mem::take(&mut *DEAD_STATES.lock().unwrap_or_else(|e| e.into_inner()));
     for d in dead {
+        // From 3.12, deleting a state still marked as bound to its thread's `PyGILState` slot
+        // clears that slot of the *calling* thread (CPython assumes the owner deletes it), so
+        // this thread would lose its own `PyGILState_GetThisThreadState()` and a later
+        // `PyGILState_Release` would abort. The owner has exited and its slot is gone with it:
+        // mark the state unbound first.
+        #[cfg(py_3_12)]
+        // SAFETY: GIL held; the state is live until deleted below and no other thread uses it.
+        unsafe {
+            (*d.0)._status.set_bound_gilstate(0);
+        }
         // SAFETY: GIL held (caller). The state belonged to a thread that has exited without
         // holding the GIL; clearing it may run Python code (thread-local destructors) on this
         // thread, which is allowed with the GIL held, and a cleared state may be deleted from

@@ -284,3 +284,35 @@ fn joining_a_finished_python_thread_while_holding_the_gil_does_not_deadlock() {
         .unwrap();
     }
 }
+
+#[test]
+fn deleting_exited_threads_states_keeps_this_threads_own() {
+    init();
+    std::thread::spawn(|| {
+        let mine = with_gil(|_| {
+            // SAFETY: the GIL is held.
+            Ok(unsafe { ffi::PyThreadState_Get() } as usize)
+        })
+        .unwrap();
+        for _ in 0..20 {
+            // A thread that used Python exits: its state waits for the next acquisition.
+            std::thread::spawn(|| with_gil(|py| py.eval("1").map(drop)).unwrap())
+                .join()
+                .unwrap();
+            // This acquisition (or another test's) deletes it; either way this thread's own
+            // state must stay Python's state for this thread.
+            with_gil(|_| {
+                // SAFETY: GIL held.
+                let this = unsafe { ffi::PyGILState_GetThisThreadState() } as usize;
+                assert_eq!(
+                    this, mine,
+                    "deleting another thread's state unbound this thread's"
+                );
+                Ok(())
+            })
+            .unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+}
