@@ -3,6 +3,7 @@
 //! The knowledge (targets, their environment, where Pythons live) is in `pyhost-build`
 //! (`cross`, `candidates`, `Discovery`); this is a thin command line over it.
 
+mod bench;
 mod bindings;
 mod cross;
 mod doctor;
@@ -38,6 +39,14 @@ commands:
   bindings [--check]
         regenerate the pre-generated fallback bindings of pyhost-sys
         (--check: fail if the checked-in files are stale)
+  bench [--quick] [--json <file>] [--callgrind] [--build-times] [--only <ids>] [--no-write]
+        build benches/ (profile bench-release, PyO3 pointed at the Python pyhost links) and
+        run w1..w8 through the raw C API, pyhost and PyO3, interleaved; prints one table and
+        writes BENCHMARKS.md (full runs of every workload only; --write forces it)
+          --quick:        under 2 minutes (fewer rounds, w7 with 100,000 calls per thread)
+          --json <file>:  the medians as a JSON list of {workload, unit, raw, limit, pyhost, pyo3}
+          --callgrind:    also instructions per operation under valgrind (w1..w6)
+          --build-times:  also the cold build time of a hello-embed binary (slow)
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +60,7 @@ fn main() -> ExitCode {
         "cross" => cross::run(rest),
         "doctor" => doctor::run(rest),
         "bindings" => bindings::run(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -19,6 +19,9 @@ pub struct Package {
     /// `(name, kind)` of its dependencies; kind is `None` for normal ones, `dev`, `build`.
     pub deps: Vec<(String, Option<String>)>,
     pub targets: Vec<Target>,
+    /// `[package.metadata.pyhost] matrix-skip`: integration tests (or `"*"` for the whole
+    /// package) left out of the runs on the other Pythons, each with its reason.
+    pub matrix_skip: Vec<(String, String)>,
 }
 
 /// One target of a member.
@@ -81,6 +84,19 @@ pub fn parse_members(text: &str) -> Result<Vec<Package>, String> {
                 })
                 .collect(),
             targets: p.get("targets").items().iter().map(target).collect(),
+            matrix_skip: p
+                .get("metadata")
+                .get("pyhost")
+                .get("matrix-skip")
+                .items()
+                .iter()
+                .map(|e| {
+                    (
+                        e.get("test").as_str().unwrap_or_default().to_owned(),
+                        e.get("why").as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
         })
         .collect())
 }
@@ -157,8 +173,19 @@ impl Suite {
     pub fn for_packages(packages: &[&Package], is_compile_fail: impl Fn(&Path) -> bool) -> Suite {
         let mut s = Suite::default();
         for p in packages {
+            if let Some((_, why)) = p.matrix_skip.iter().find(|(t, _)| t == "*") {
+                s.excluded.push(format!("{}: everything ({why})", p.name));
+                continue;
+            }
             s.packages.push(p.name.clone());
             for t in &p.targets {
+                if t.kind == "test" {
+                    if let Some((_, why)) = p.matrix_skip.iter().find(|(n, _)| *n == t.name) {
+                        s.excluded
+                            .push(format!("{}: test `{}` ({why})", p.name, t.name));
+                        continue;
+                    }
+                }
                 if !t.required_features.is_empty() {
                     s.excluded.push(format!(
                         "{}: {} `{}` (needs features {})",
@@ -348,5 +375,38 @@ mod tests {
         for t in &suite.tests {
             assert!(!t.contains("compile_fail"), "{t}");
         }
+    }
+
+    #[test]
+    fn matrix_skip_metadata_leaves_out_tests_and_packages() {
+        let text = r#"{"workspace_members": ["a", "b"], "packages": [
+            {"name": "agent", "id": "a", "links": null, "dependencies": [{"name": "pyhost-sys", "kind": null}],
+             "targets": [{"kind": ["test"], "name": "slow", "src_path": "/w/tests/slow.rs", "test": true},
+                         {"kind": ["test"], "name": "fast", "src_path": "/w/tests/fast.rs", "test": true}],
+             "metadata": {"pyhost": {"matrix-skip": [{"test": "slow", "why": "pip install"}]}}},
+            {"name": "benches", "id": "b", "links": null, "dependencies": [],
+             "targets": [{"kind": ["bin"], "name": "bench", "src_path": "/w/b.rs", "test": true}],
+             "metadata": {"pyhost": {"matrix-skip": [{"test": "*", "why": "benchmarks"}]}}}
+        ]}"#;
+        let members = parse_members(text).unwrap();
+        let refs: Vec<&Package> = members.iter().collect();
+        let suite = Suite::for_packages(&refs, |_| false);
+        assert_eq!(suite.packages, ["agent"]);
+        assert_eq!(suite.tests, ["fast"]);
+        assert!(!suite.bins);
+        assert!(
+            suite
+                .excluded
+                .contains(&"agent: test `slow` (pip install)".to_owned()),
+            "{:?}",
+            suite.excluded
+        );
+        assert!(
+            suite
+                .excluded
+                .contains(&"benches: everything (benchmarks)".to_owned()),
+            "{:?}",
+            suite.excluded
+        );
     }
 }

@@ -1,5 +1,7 @@
 """``AgentCheck``: the base class of checks, compatible with the real datadog_checks.base."""
 import copy
+import os
+import sys
 import json
 import logging
 import traceback
@@ -163,7 +165,11 @@ class AgentCheck(object):
         message = str(warning_message)
         if args:
             message = message % args
-        self.log.warning(message, stacklevel=2)
+        # Name the caller, as the real base does (``stacklevel`` is unreliable through a
+        # LoggerAdapter before Python 3.11).
+        caller = sys._getframe(1)
+        extra = {"_filename": os.path.basename(caller.f_code.co_filename), "_lineno": caller.f_lineno}
+        self.log.warning(message, extra=extra)
         self.warnings.append(message)
 
     def get_warnings(self):
