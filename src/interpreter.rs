@@ -577,6 +577,22 @@ pub fn shutdown_timeout(wait: std::time::Duration) -> Result<()> {
     shutdown_inner(Some(wait))
 }
 
+/// Run before finalizing: see `shutdown_inner`. Touches only what exists (3.9-3.12 keep
+/// `_shutdown_locks`; 3.8 and 3.13 do not need this).
+const FORGET_OTHER_MAIN_THREAD: &str = "\
+def _pyhost_forget_other_main_thread():
+    import sys
+    t = sys.modules.get('threading')
+    if t is None or not hasattr(t, '_shutdown_locks') or t._main_thread.ident == t.get_ident():
+        return
+    lock = getattr(t._main_thread, '_tstate_lock', None)
+    if lock is not None:
+        with t._shutdown_locks_lock:
+            t._shutdown_locks.discard(lock)
+_pyhost_forget_other_main_thread()
+del _pyhost_forget_other_main_thread
+";
+
 fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
     if crate::gil::gil_is_held() {
         return Err(Error::ShutdownInsideGil);
@@ -598,6 +614,14 @@ fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
     let held = Acquired::acquire_for_shutdown();
+    // SAFETY: the GIL is held (just taken above) on this thread.
+    let py = unsafe { Python::assume_gil_acquired() };
+    // Finalizing from another thread than the one `threading` calls its main thread: from
+    // 3.9 to 3.12, `threading._shutdown` would wait for that (live) thread's state and hang.
+    // Leave it out of the threads to wait for, as CPython means to ("ignore _main_thread").
+    if let Err(e) = py.exec(FORGET_OTHER_MAIN_THREAD) {
+        drop(e);
+    }
     // SAFETY: the GIL is held and no other thread is inside a pyhost acquisition.
     let rc = unsafe {
         crate::gil::drain_pending();
