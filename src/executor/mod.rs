@@ -466,13 +466,18 @@ impl Executor {
         ));
         let ctl = control.clone();
         let out = slot.clone();
+        let shared = self.shared.clone();
         let run = Box::new(move |py: Python<'_>| {
             let r = catch_unwind(AssertUnwindSafe(|| f(py)));
             // A call stopped by its deadline or cancelled ends with that error, whatever the
-            // Python code did with the interruption.
-            match ctl.stop_error() {
-                Some(e) => out.fill(Ok(Err(e))),
-                None => out.fill(r),
+            // Python code did with the interruption. A finished one is counted before its
+            // caller can see the result, so that `stats()` agrees with what callers saw.
+            if ctl.transition(RUNNING, DONE) {
+                shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
+                out.fill(r);
+            } else {
+                let e = ctl.stop_error().unwrap_or(Error::Cancelled);
+                out.fill(Ok(Err(e)));
             }
         });
         (
