@@ -305,7 +305,17 @@ where
     S: BuildHasher + Default,
 {
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
-        let mut out = HashMap::with_hasher(S::default());
+        // Sized once: growing would hash every key again.
+        // SAFETY: live object, GIL held; `PyDict_Size` is only called on a dict.
+        let n = unsafe {
+            if ffi::PyDict_Check(obj.as_ptr()) {
+                ffi::PyDict_Size(obj.as_ptr())
+            } else {
+                0
+            }
+        };
+        let mut out =
+            HashMap::with_capacity_and_hasher(usize::try_from(n).unwrap_or(0), S::default());
         for_each_pair(obj, |k, v| {
             out.insert(k.extract()?, v.extract()?);
             Ok(())

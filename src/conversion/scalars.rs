@@ -34,19 +34,36 @@ fn raised() -> bool {
 // ---------------------------------------------------------------------------------------------
 // Integers
 
-/// Reads any Python int (or object with `__index__`) as an `i64`.
-#[inline]
+/// Reads any Python int (or object with `__index__`) as an `i64`: inlined for the common
+/// case, an int that fits; the rest is out of line.
+#[inline(always)]
 fn to_i64(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
-    let py = obj.py();
     // SAFETY: live object, GIL held.
     if unsafe { ffi::PyLong_Check(obj.as_ptr()) } {
         // SAFETY: as above.
         let v = unsafe { ffi::PyLong_AsLongLong(obj.as_ptr()) };
-        if v == -1 && raised() {
-            return Err(overflow(py, obj, target));
+        if v != -1 {
+            return Ok(v);
         }
-        return Ok(v);
+        return minus_one_or_overflow(obj, target);
     }
+    index_to_i64(obj, target)
+}
+
+/// After `PyLong_AsLongLong` returned -1: the value, or the overflow it raised.
+#[cold]
+#[inline(never)]
+fn minus_one_or_overflow(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
+    if raised() {
+        return Err(overflow(obj.py(), obj, target));
+    }
+    Ok(-1)
+}
+
+/// [`to_i64`] for objects that are not ints but may have `__index__`.
+#[cold]
+#[inline(never)]
+fn index_to_i64(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
     let index = as_index(obj, target)?;
     to_i64(&index, target)
 }

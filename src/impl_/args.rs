@@ -226,6 +226,18 @@ impl FunctionDescription {
     {
         let npos = self.positional.len();
         let (slots, _) = slots.split_at_mut(self.slot_count());
+        // The common call: positional arguments only, as many as the signature takes. Nothing
+        // to look up or report.
+        if keyword_names.is_empty()
+            && positional.len() <= npos
+            && positional.len() >= self.required_positional
+            && !self.keyword_only.iter().any(|k| k.required)
+        {
+            for (slot, v) in slots.iter_mut().zip(positional) {
+                *slot = Some(*v);
+            }
+            return Ok(&positional[positional.len()..]);
+        }
         let taken = positional.len().min(npos);
         for (slot, v) in slots.iter_mut().zip(&positional[..taken]) {
             *slot = Some(*v);
