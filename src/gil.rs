@@ -28,7 +28,9 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr::{NonNull, null_mut};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use crate::active;
 
 use crate::{Error, Result, ffi};
 
@@ -156,9 +158,6 @@ pub(crate) const FINALIZED: u8 = 4;
 
 /// The interpreter's lifecycle state.
 pub(crate) static STATE: AtomicU8 = AtomicU8::new(UNINIT);
-/// Outermost acquisitions in progress (holding the GIL, waiting for it, or inside
-/// `allow_threads` under one).
-pub(crate) static ACTIVE: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// How many nested GIL scopes this thread is in (0: it does not hold the GIL through
@@ -214,16 +213,17 @@ enum Mode {
 /// An outermost acquisition.
 pub(crate) struct Acquired {
     mode: Mode,
+    entry: active::Entry,
     _not_send: PhantomData<*mut ()>,
 }
 
 impl Acquired {
     /// Takes the GIL on this thread (which does not hold it through pyhost).
     pub(crate) fn acquire() -> Result<Acquired> {
-        ACTIVE.fetch_add(1, Ordering::SeqCst);
+        let entry = active::enter();
         let state = STATE.load(Ordering::SeqCst);
         if state != RUNNING {
-            ACTIVE.fetch_sub(1, Ordering::SeqCst);
+            entry.exit();
             return Err(match state {
                 UNINIT | STARTING => Error::NotInitialized,
                 _ => Error::Finalized,
@@ -236,18 +236,20 @@ impl Acquired {
         unsafe { drain_pending() };
         Ok(Acquired {
             mode,
+            entry,
             _not_send: PhantomData,
         })
     }
 
     /// Takes the GIL for shutdown, which has already moved the state to `FINALIZING`.
     pub(crate) fn acquire_for_shutdown() -> Acquired {
-        ACTIVE.fetch_add(1, Ordering::SeqCst);
+        let entry = active::enter();
         // SAFETY: only the shutting-down thread gets here, after every other acquisition ended.
         let mode = unsafe { take_gil() };
         GIL_COUNT.with(|c| c.set(1));
         Acquired {
             mode,
+            entry,
             _not_send: PhantomData,
         }
     }
@@ -259,7 +261,7 @@ impl Acquired {
             k.tstate.set(null_mut());
             k.owned.set(None);
         });
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        self.entry.exit();
         std::mem::forget(self);
     }
 }
@@ -277,7 +279,7 @@ impl Drop for Acquired {
             Mode::Foreign(s) => unsafe { ffi::PyGILState_Release(s) },
             Mode::AlreadyHeld => {}
         }
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        self.entry.exit();
     }
 }
 
@@ -356,9 +358,9 @@ pub fn release_thread_state() -> bool {
     if tstate.is_null() {
         return false;
     }
-    ACTIVE.fetch_add(1, Ordering::SeqCst);
+    let entry = active::enter();
     if STATE.load(Ordering::SeqCst) != RUNNING {
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        entry.exit();
         return false;
     }
     // SAFETY: `tstate` is this thread's own kept state, not current (the count is 0), and the
@@ -374,7 +376,7 @@ pub fn release_thread_state() -> bool {
         drain_pending();
         ffi::PyGILState_Release(gstate);
     }
-    ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    entry.exit();
     true
 }
 

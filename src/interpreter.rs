@@ -12,9 +12,7 @@ use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use crate::gil::{
-    ACTIVE, Acquired, FINALIZED, FINALIZING, Nested, RUNNING, STARTING, STATE, UNINIT,
-};
+use crate::gil::{Acquired, FINALIZED, FINALIZING, Nested, RUNNING, STARTING, STATE, UNINIT};
 use crate::{Error, Python, Result, ffi};
 
 /// The signature of a builtin module's init function (`PyInit_<name>`).
@@ -260,6 +258,7 @@ impl Builder {
             let py = unsafe { Python::assume_gil_acquired() };
             post_init(py, &self.paths, venv.as_ref(), self.executable.as_deref())
         };
+        crate::active::setup();
         STATE.store(RUNNING, Ordering::SeqCst);
         // SAFETY: release the GIL held since initialization; the state is kept for this thread.
         unsafe { ffi::PyEval_SaveThread() };
@@ -604,7 +603,8 @@ fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
     }
     // New acquisitions now fail; wait for the ones in progress to end.
     let start = std::time::Instant::now();
-    while ACTIVE.load(Ordering::SeqCst) != 0 {
+    crate::active::publish();
+    while crate::active::any_active() {
         if wait.is_some_and(|w| start.elapsed() >= w) {
             STATE.store(RUNNING, Ordering::SeqCst);
             return Err(Error::Stuck {

@@ -43,6 +43,7 @@
 
 pub use pyhost_sys as ffi;
 
+mod active;
 pub mod callback;
 mod code;
 pub mod conversion;
