@@ -330,3 +330,48 @@ fn a_million_conversions_keep_memory_flat() {
         grown >> 10
     );
 }
+
+#[test]
+fn dicts_with_builtin_and_other_items_convert_even_when_a_conversion_changes_the_dict() {
+    init();
+    with_gil(|py| {
+        // Exact builtins (read without references) mixed with an int subclass and an object
+        // with __index__ (read through references).
+        let mixed: HashMap<String, i64> = py
+            .eval("(lambda: (type('I', (int,), {}), type('X', (), {'__index__': lambda s: 7})))()")
+            .and_then(|t| {
+                let ns = py.new_namespace()?;
+                ns.set_item("I", t.get_item(0)?)?;
+                ns.set_item("X", t.get_item(1)?)?;
+                py.eval_with("{'a': 1, 'b': I(2), 'c': X(), 'd': True}", &ns, None)?
+                    .extract()
+            })?;
+        let mut got: Vec<_> = mixed.into_iter().collect();
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("a".into(), 1),
+                ("b".into(), 2),
+                ("c".into(), 7),
+                ("d".into(), 1)
+            ]
+        );
+
+        // A value whose conversion empties the dict: no crash, no use of freed items; the
+        // iteration stops where the dict changed.
+        let ns = py.new_namespace()?;
+        py.exec_with(
+            "d = {}\nclass Clear:\n    def __index__(self):\n        d.clear()\n        return 5\n\
+             d.update({'x': 1, 'y': Clear(), 'z': 3, 'w': 4})\n",
+            &ns,
+            None,
+        )?;
+        let d = ns.get_item("d")?.expect("d");
+        let partial: HashMap<String, i64> = d.extract()?;
+        assert!(partial.len() <= 2, "{partial:?}");
+        assert_eq!(partial.get("y"), Some(&5), "{partial:?}");
+        Ok(())
+    })
+    .unwrap();
+}

@@ -92,6 +92,46 @@ pub trait FromPython<'a, 'py>: Sized {
     fn expected() -> &'static str {
         std::any::type_name::<Self>()
     }
+
+    /// Set (with `unsafe`) by conversions that run no Python code before returning `Ok` for
+    /// objects of the exact builtin types int, float, bool, str and bytes. Collection
+    /// conversions then read such items without taking a reference to each.
+    #[doc(hidden)]
+    const NO_CODE_FOR_BUILTINS: Option<NoCodeForBuiltins> = None;
+}
+
+/// The promise behind [`FromPython::NO_CODE_FOR_BUILTINS`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct NoCodeForBuiltins(());
+
+impl NoCodeForBuiltins {
+    /// Makes the promise.
+    ///
+    /// # Safety
+    /// For an object whose type is exactly `int`, `float`, `bool`, `str` or `bytes`, the
+    /// conversion runs no Python code and releases no reference before it returns `Ok` (it may
+    /// do anything once it fails: the caller stops reading borrowed items after an error).
+    #[doc(hidden)]
+    pub const unsafe fn promise() -> NoCodeForBuiltins {
+        NoCodeForBuiltins(())
+    }
+}
+
+/// Whether `p`'s type is exactly one of the types [`NoCodeForBuiltins`] is about.
+///
+/// # Safety
+/// `p` is a live object and the GIL is held.
+#[inline]
+pub(crate) unsafe fn is_builtin_scalar(p: *mut crate::ffi::PyObject) -> bool {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        crate::ffi::PyUnicode_CheckExact(p)
+            || crate::ffi::PyLong_CheckExact(p)
+            || crate::ffi::PyFloat_CheckExact(p)
+            || crate::ffi::PyBool_Check(p)
+            || crate::ffi::PyBytes_CheckExact(p)
+    }
 }
 
 /// [`FromPython`] for every borrow lifetime: the bound for values that do not borrow from the

@@ -129,6 +129,11 @@ macro_rules! signed {
             fn expected() -> &'static str {
                 "int"
             }
+
+            const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
+                // SAFETY: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
+                // a type error) only; `__index__` is only called on other types.
+                Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
         }
     )*};
 }
@@ -153,6 +158,11 @@ macro_rules! unsigned {
             fn expected() -> &'static str {
                 "int"
             }
+
+            const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
+                // SAFETY: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
+                // a type error) only; `__index__` is only called on other types.
+                Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
         }
     )*};
 }
@@ -327,6 +337,11 @@ impl<'a, 'py> FromPython<'a, 'py> for f64 {
     fn expected() -> &'static str {
         "float"
     }
+
+    const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
+        // SAFETY: for exact builtin scalars `PyFloat_AsDouble` converts in C (int, float) or fails
+        // (str, bytes); `__float__`/`__index__` are only called on other types.
+        Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
 }
 
 impl<'a, 'py> FromPython<'a, 'py> for f32 {
@@ -457,6 +472,10 @@ impl<'a, 'py> FromPython<'a, 'py> for String {
     fn expected() -> &'static str {
         "str"
     }
+
+    const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
+        // SAFETY: `PyUnicode_AsUTF8AndSize` on a str, or a type error: no Python code.
+        Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
 }
 
 impl<'a, 'py> FromPython<'a, 'py> for Cow<'a, str> {
