@@ -13,10 +13,9 @@ use std::sync::{Arc, Barrier, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use pyhost::Unbound;
 use pyhost::types::Any;
-use pyhost::{IntoPython, Unbound};
 use pyhost_sys as ffi;
-use pyo3::IntoPyObject;
 use pyo3::types::PyAnyMethods;
 
 use crate::harness::{Body, Column, Workload, pyhost_bench_measured, timed};
@@ -601,168 +600,122 @@ fn w6_workload(id: &'static str, title: &'static str, columns: Vec<(Column, Body
     w
 }
 
-fn w6a() -> Workload {
-    let check_vec =
-        |v: &[i64]| assert!(v.len() == W6_LEN && v[W6_LEN - 1] == 6_999_993 - 3_000_000);
-    let mut state = Some(w6_vec());
+/// A w6 workload: `make` the value, then each column round-trips it (Rust -> Python -> Rust)
+/// and `check`s the result. `raw` is the C-API round trip (called with the GIL held).
+fn w6_round_trip<T>(
+    id: &'static str,
+    title: &'static str,
+    make: fn() -> T,
+    check: fn(&T),
+    raw: unsafe fn(T) -> T,
+) -> Workload
+where
+    T: 'static
+        + for<'py> pyhost::IntoPython<'py>
+        + for<'py> pyhost::FromPythonOwned<'py>
+        + for<'py> pyo3::IntoPyObject<'py>
+        + for<'a, 'py> pyo3::FromPyObject<'a, 'py>,
+{
+    let mut state = Some(make());
     let raw = raw_here(move || {
-        let v = state.take().expect("state");
-        // SAFETY: GIL held (raw_here); the list is a new reference released here.
-        let back = unsafe {
-            let list = raw::list_from_vec(&v);
-            drop(v);
-            let back = raw::vec_from_list(list);
-            ffi::Py_DECREF(list);
-            back
-        };
-        check_vec(&back);
+        // SAFETY: GIL held (raw_here); `raw` releases the objects it creates.
+        let back = unsafe { raw(state.take().expect("state")) };
+        check(&back);
         state = Some(back);
     });
-    let mut state = Some(w6_vec());
-    let pyhost = here(move |n| {
-        pyhost::with_gil(|py| {
-            for _ in 0..n {
-                let list = state.take().expect("state").into_python(py)?;
-                let back = list.extract::<Vec<i64>>()?;
-                check_vec(&back);
-                state = Some(back);
-            }
-            Ok(())
-        })
-        .expect("w6a pyhost")
-    });
-    let mut state = Some(w6_vec());
-    let pyo3 = here(move |n| {
-        pyo3::Python::attach(|py| {
-            for _ in 0..n {
-                let list = state
-                    .take()
-                    .expect("state")
-                    .into_pyobject(py)
-                    .expect("to list");
-                let back = list.extract::<Vec<i64>>().expect("from list");
-                check_vec(&back);
-                state = Some(back);
-            }
-        })
-    });
-    w6_workload(
-        "w6a",
-        "Vec<i64> of 1,000,000 -> list -> Vec",
-        vec![
-            (Column::Raw, raw),
-            (Column::Pyhost, pyhost),
-            (Column::Pyo3, pyo3),
-        ],
-    )
-}
-
-fn w6b() -> Workload {
-    let check_map = |m: &HashMap<String, f64>| assert!(m.len() == W6_MAP && m["key7"] == 3.5);
-    let mut state = Some(w6_map());
-    let raw = raw_here(move || {
-        let m = state.take().expect("state");
-        // SAFETY: GIL held (raw_here); the dict is a new reference released here.
-        let back = unsafe {
-            let d = raw::dict_from_map(m);
-            let back = raw::map_from_dict(d);
-            ffi::Py_DECREF(d);
-            back
-        };
-        check_map(&back);
-        state = Some(back);
-    });
-    let mut state = Some(w6_map());
-    let pyhost = here(move |n| {
-        pyhost::with_gil(|py| {
-            for _ in 0..n {
-                let d = state.take().expect("state").into_python(py)?;
-                let back = d.extract::<HashMap<String, f64>>()?;
-                check_map(&back);
-                state = Some(back);
-            }
-            Ok(())
-        })
-        .expect("w6b pyhost")
-    });
-    let mut state = Some(w6_map());
-    let pyo3 = here(move |n| {
-        pyo3::Python::attach(|py| {
-            for _ in 0..n {
-                let d = state
-                    .take()
-                    .expect("state")
-                    .into_pyobject(py)
-                    .expect("to dict");
-                let back = d.extract::<HashMap<String, f64>>().expect("from dict");
-                check_map(&back);
-                state = Some(back);
-            }
-        })
-    });
-    w6_workload(
-        "w6b",
-        "HashMap<String, f64> of 100,000 -> dict -> HashMap",
-        vec![
-            (Column::Raw, raw),
-            (Column::Pyhost, pyhost),
-            (Column::Pyo3, pyo3),
-        ],
-    )
-}
-
-fn w6c() -> Workload {
-    let check_str = |s: &str| assert!(s.len() == W6_STR && s.starts_with("The quick"));
-    let mut state = Some(w6_string());
-    let raw = raw_here(move || {
-        let s = state.take().expect("state");
-        // SAFETY: GIL held (raw_here); the str is a new reference released here.
-        let back = unsafe {
-            let o = raw::str_from_string(&s);
-            drop(s);
-            let back = raw::string_from_str(o);
-            ffi::Py_DECREF(o);
-            back
-        };
-        check_str(&back);
-        state = Some(back);
-    });
-    let mut state = Some(w6_string());
+    let mut state = Some(make());
     let pyhost = here(move |n| {
         pyhost::with_gil(|py| {
             for _ in 0..n {
                 let o = state.take().expect("state").into_python(py)?;
-                let back = o.extract::<String>()?;
-                check_str(&back);
+                let back = o.extract::<T>()?;
+                check(&back);
                 state = Some(back);
             }
             Ok(())
         })
-        .expect("w6c pyhost")
+        .unwrap_or_else(|e| panic!("{id} pyhost: {e}"))
     });
-    let mut state = Some(w6_string());
+    let mut state = Some(make());
     let pyo3 = here(move |n| {
         pyo3::Python::attach(|py| {
             for _ in 0..n {
-                let o = state
-                    .take()
-                    .expect("state")
-                    .into_pyobject(py)
-                    .expect("to str");
-                let back = o.extract::<String>().expect("from str");
-                check_str(&back);
+                let o = match state.take().expect("state").into_pyobject(py) {
+                    Ok(o) => pyo3::BoundObject::into_bound(o).into_any(),
+                    Err(_) => panic!("{id} pyo3: conversion to Python failed"),
+                };
+                let back = o
+                    .extract::<T>()
+                    .unwrap_or_else(|_| panic!("{id} pyo3: conversion back failed"));
+                check(&back);
                 state = Some(back);
             }
         })
     });
-    let mut w = w6_workload(
-        "w6c",
-        "String of 1 MiB -> str -> String",
+    w6_workload(
+        id,
+        title,
         vec![
             (Column::Raw, raw),
             (Column::Pyhost, pyhost),
             (Column::Pyo3, pyo3),
         ],
+    )
+}
+
+fn w6a() -> Workload {
+    w6_round_trip(
+        "w6a",
+        "Vec<i64> of 1,000,000 -> list -> Vec",
+        w6_vec,
+        |v| assert!(v.len() == W6_LEN && v[W6_LEN - 1] == 6_999_993 - 3_000_000),
+        |v| {
+            // SAFETY: GIL held (caller); the list is a new reference released here.
+            unsafe {
+                let list = raw::list_from_vec(&v);
+                drop(v);
+                let back = raw::vec_from_list(list);
+                ffi::Py_DECREF(list);
+                back
+            }
+        },
+    )
+}
+
+fn w6b() -> Workload {
+    w6_round_trip(
+        "w6b",
+        "HashMap<String, f64> of 100,000 -> dict -> HashMap",
+        w6_map,
+        |m| assert!(m.len() == W6_MAP && m["key7"] == 3.5),
+        |m| {
+            // SAFETY: GIL held (caller); the dict is a new reference released here.
+            unsafe {
+                let d = raw::dict_from_map(m);
+                let back = raw::map_from_dict(d);
+                ffi::Py_DECREF(d);
+                back
+            }
+        },
+    )
+}
+
+fn w6c() -> Workload {
+    let mut w = w6_round_trip(
+        "w6c",
+        "String of 1 MiB -> str -> String",
+        w6_string,
+        |s| assert!(s.len() == W6_STR && s.starts_with("The quick")),
+        |s| {
+            // SAFETY: GIL held (caller); the str is a new reference released here.
+            unsafe {
+                let o = raw::str_from_string(&s);
+                drop(s);
+                let back = raw::string_from_str(o);
+                ffi::Py_DECREF(o);
+                back
+            }
+        },
     );
     // One round trip is ~0.1 ms: calibrate batches instead.
     w.fixed_batch = None;
