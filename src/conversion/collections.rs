@@ -262,31 +262,34 @@ fn dict_from_pairs<'py, K: IntoPython<'py>, V: IntoPython<'py>>(
 }
 
 /// Calls `f` with each `(key, value)` of a dict or other mapping, as owned objects.
-/// The items of a dict, borrowed when both are of exact builtin scalar types (for
-/// conversions that promised [`NoCodeForBuiltins`](crate::conversion::NoCodeForBuiltins)),
-/// owned otherwise. Stops, as `Dict::iter` does, if the dict changes size.
+/// The items of a dict of `len` items, borrowed when both are of exact builtin scalar types
+/// (for conversions that promised
+/// [`NoCodeForBuiltins`](crate::conversion::NoCodeForBuiltins)), owned otherwise. Stops, as
+/// `Dict::iter` does, if a conversion changed the dict's size.
 fn read_dict_borrowing_builtins<'py>(
     obj: Borrowed<'_, 'py, Any>,
+    len: ffi::Py_ssize_t,
     mut f: impl FnMut(Borrowed<'_, 'py, Any>, Borrowed<'_, 'py, Any>) -> Result<()>,
 ) -> Result<()> {
     let py = obj.py();
     let d = obj.as_ptr();
-    // SAFETY: live dict (the caller checked `n > 0` from `PyDict_Size` on a dict), GIL held.
-    // `PyDict_Next` hands out borrowed items. Items of exact builtin scalar types go to
-    // conversions that run no Python code before succeeding, so nothing can change the dict
-    // or free them meanwhile; after a failure we return at once. Other items are held by our
-    // own references while converted, and the size check stops the iteration if that
-    // conversion changed the dict.
+    // SAFETY: `obj` is a live dict (caller), GIL held. `PyDict_Next` hands out borrowed
+    // items. Items of exact builtin scalar types go to conversions that run no Python code
+    // before succeeding, so nothing can change the dict or free them meanwhile; after a
+    // failure we return at once. Other items are held by our own references while converted;
+    // only such a conversion can change the dict, so the size is checked after it.
     unsafe {
-        let len = ffi::PyDict_Size(d);
         let (mut pos, mut k, mut v) = (0, std::ptr::null_mut(), std::ptr::null_mut());
-        while ffi::PyDict_Size(d) == len && ffi::PyDict_Next(d, &mut pos, &mut k, &mut v) != 0 {
+        while ffi::PyDict_Next(d, &mut pos, &mut k, &mut v) != 0 {
             if crate::conversion::is_builtin_scalar(k) && crate::conversion::is_builtin_scalar(v) {
                 f(borrowed(py, k), borrowed(py, v))?;
             } else {
                 let k = Object::<Any>::from_borrowed_ptr(py, NonNull::new_unchecked(k));
                 let v = Object::<Any>::from_borrowed_ptr(py, NonNull::new_unchecked(v));
                 f(k.as_borrowed(), v.as_borrowed())?;
+                if ffi::PyDict_Size(d) != len {
+                    break;
+                }
             }
         }
     }
@@ -348,7 +351,7 @@ where
         let mut out =
             HashMap::with_capacity_and_hasher(usize::try_from(n).unwrap_or(0), S::default());
         if K::NO_CODE_FOR_BUILTINS.is_some() && V::NO_CODE_FOR_BUILTINS.is_some() && n > 0 {
-            read_dict_borrowing_builtins(obj, |k, v| {
+            read_dict_borrowing_builtins(obj, n, |k, v| {
                 out.insert(K::from_python(k)?, V::from_python(v)?);
                 Ok(())
             })?;
