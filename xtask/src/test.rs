@@ -226,7 +226,8 @@ pub fn plan_cross(
 }
 
 /// The commands README.md shows, run as a reader would: the agent's main job, the guide's
-/// program, and its cross build under qemu when the aarch64 toolchain is there.
+/// program, `doctor`, and the guide's cross build under qemu when the aarch64 toolchain is
+/// there.
 pub fn plan_readme(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
     let mut cmds = vec![
         (
@@ -234,6 +235,14 @@ pub fn plan_readme(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
             false,
         ),
         (Cmd::cargo(&["run", "-q", "-p", "hello-embed"]), false),
+        (
+            Cmd {
+                program: xtask.to_owned(),
+                args: vec!["doctor".to_owned()],
+                env: Vec::new(),
+            },
+            false,
+        ),
     ];
     if aarch64_ready {
         let args = [
@@ -738,16 +747,20 @@ mod tests {
         let lines: Vec<String> = cmds.iter().map(|(c, _)| c.args.join(" ")).collect();
         assert_eq!(
             lines,
-            ["run -q -p pyhost-agent -- --once", "run -q -p hello-embed"]
+            [
+                "run -q -p pyhost-agent -- --once",
+                "run -q -p hello-embed",
+                "doctor"
+            ]
         );
         let with = plan_readme("x86_64-unknown-linux-gnu", "/x/xtask", true);
         let Action::Run(cmds) = &with.action else {
             panic!("{with:?}")
         };
-        assert_eq!(cmds.len(), 3);
-        assert_eq!(cmds[2].0.program, "/x/xtask");
+        assert_eq!(cmds.len(), 4);
+        assert_eq!(cmds[3].0.program, "/x/xtask");
         assert_eq!(
-            cmds[2].0.args.join(" "),
+            cmds[3].0.args.join(" "),
             "cross --target aarch64-unknown-linux-gnu --run -- -p hello-embed --bin hello-embed"
         );
     }
