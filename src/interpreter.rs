@@ -10,7 +10,9 @@
 use std::ffi::{CString, c_char};
 use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
+use std::thread::ThreadId;
 
 use crate::gil::{Acquired, FINALIZED, FINALIZING, Nested, RUNNING, STARTING, STATE, UNINIT};
 use crate::{Error, Python, Result, ffi};
@@ -252,6 +254,12 @@ impl Builder {
         // SAFETY: initialization just succeeded on this thread, which holds the GIL.
         let tstate = unsafe { ffi::PyThreadState_Get() };
         crate::gil::adopt_main_thread_state(tstate);
+        let me = std::thread::current();
+        *STARTED_ON.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+            me.id(),
+            me.name()
+                .map_or_else(|| format!("{:?}", me.id()), str::to_owned),
+        ));
         let setup = {
             let _n = Nested::enter();
             // SAFETY: this thread holds the GIL.
@@ -554,13 +562,37 @@ pub fn is_initialized() -> bool {
     STATE.load(Ordering::SeqCst) == RUNNING
 }
 
+/// The thread that started the interpreter, and how to name it in an error.
+static STARTED_ON: Mutex<Option<(ThreadId, String)>> = Mutex::new(None);
+
+/// `Err` when finalizing on this thread is not possible: CPython 3.13+ takes the state of the
+/// thread that initialized it as the one to finalize with, whichever thread calls, and deletes
+/// the caller's own state while still running on it.
+fn check_finalizing_thread() -> Result<()> {
+    if !cfg!(py_3_13) {
+        return Ok(());
+    }
+    let started = STARTED_ON.lock().unwrap_or_else(|e| e.into_inner());
+    match &*started {
+        Some((id, name)) if *id != std::thread::current().id() => Err(Error::ShutdownOffThread {
+            started_on: name.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Shuts the interpreter down (`Py_FinalizeEx`): waits for the [`crate::with_gil`] scopes in
 /// progress on other threads to end, runs Python's `atexit` handlers and joins non-daemon
 /// Python threads. Afterwards every attempt to take the GIL returns [`Error::Finalized`]; it
 /// never hangs. Call it outside any `with_gil` scope.
 ///
+/// Up to CPython 3.12 any thread may call it. From 3.13, CPython finalizes only on the thread
+/// that started Python: call it there (another thread gets [`Error::ShutdownOffThread`] and
+/// the interpreter keeps running).
+///
 /// # Errors
-/// [`Error::ShutdownInsideGil`] when called with the GIL held, [`Error::NotInitialized`] or
+/// [`Error::ShutdownInsideGil`] when called with the GIL held, [`Error::ShutdownOffThread`]
+/// on another thread than the starting one (3.13+), [`Error::NotInitialized`] or
 /// [`Error::Finalized`] when there is nothing to shut down, [`Error::Init`] when CPython
 /// reports an error while finalizing (for example a failed flush of `sys.stdout`).
 pub fn shutdown() -> Result<()> {
@@ -595,6 +627,9 @@ del _pyhost_forget_other_main_thread
 fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
     if crate::gil::gil_is_held() {
         return Err(Error::ShutdownInsideGil);
+    }
+    if STATE.load(Ordering::SeqCst) == RUNNING {
+        check_finalizing_thread()?;
     }
     match STATE.compare_exchange(RUNNING, FINALIZING, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {}

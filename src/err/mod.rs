@@ -52,6 +52,13 @@ pub enum Error {
     /// [`crate::shutdown`] was called while this thread holds the GIL; call it outside any
     /// [`crate::with_gil`] scope.
     ShutdownInsideGil,
+    /// [`crate::shutdown`] was called on another thread than the one that started Python, on
+    /// CPython 3.13 or newer, which finalizes only there (elsewhere it would free the calling
+    /// thread's state while still using it). The interpreter keeps running.
+    ShutdownOffThread {
+        /// The thread that started Python: its name, or its id.
+        started_on: String,
+    },
     /// CPython refused to start.
     Init {
         /// What CPython reported.
@@ -605,6 +612,12 @@ impl fmt::Display for Error {
             Error::ShutdownInsideGil => f.write_str(
                 "pyhost::shutdown() was called while this thread holds the GIL; call it outside \
                  any with_gil scope",
+            ),
+            Error::ShutdownOffThread { started_on } => write!(
+                f,
+                "pyhost::shutdown() was called on another thread than the one that started \
+                 Python ({started_on}); CPython 3.13 and newer finalize only on that thread. \
+                 Call it there (the interpreter is still running)"
             ),
             Error::Init { message } => write!(f, "the Python interpreter failed to start: {message}"),
             Error::PythonHome {
