@@ -4,7 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use pyhost_build::{Env, PythonConfig, Resolved, bindings, layout, warning_lines};
+use pyhost_build::object_model::{self, Refcnt};
+use pyhost_build::{Env, PythonConfig, Resolved, bindings, fallback, layout, warning_lines};
+
+/// `PYHOST_BINDINGS`: where the bindings come from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    /// bindgen when libclang loads, else the pre-generated file (the default).
+    Auto,
+    /// bindgen or a build error: proves that nothing depends on the pre-generated file.
+    Bindgen,
+    /// The pre-generated file even when libclang is there.
+    PreGenerated,
+}
 
 fn main() {
     let resolved = pyhost_build::configure();
@@ -17,6 +29,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.join("bindings").display());
     let target = &resolved.target;
     for var in [
+        "PYHOST_BINDINGS".to_owned(),
         "LIBCLANG_PATH".to_owned(),
         "BINDGEN_EXTRA_CLANG_ARGS".to_owned(),
         format!("BINDGEN_EXTRA_CLANG_ARGS_{}", target.triple),
@@ -24,9 +37,23 @@ fn main() {
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
+    let wanted = match env.var("PYHOST_BINDINGS").as_deref() {
+        None | Some("") | Some("auto") => Wanted::Auto,
+        Some("bindgen") => Wanted::Bindgen,
+        Some("pre-generated") => Wanted::PreGenerated,
+        Some(other) => pyhost_build::fail(
+            &format!(
+                "PYHOST_BINDINGS={other:?} is not one of `auto` (bindgen when libclang loads, \
+                 else the pre-generated bindings), `bindgen` or `pre-generated`.\n\
+                 Fix: set PYHOST_BINDINGS to one of those, or unset it."
+            ),
+            &env,
+        ),
+    };
 
-    let (generated, origin) = bindings_for(&resolved, &env, &root, &shim_dir, &out);
+    let (generated, origin) = bindings_for(&resolved, &env, wanted, &root, &shim_dir, &out);
     write(&out.join("bindings.rs"), &generated.rust);
+    emit_object_model(&resolved, &generated.rust, &out);
     let static_fns = out.join("pyhost_static_fns.c");
     write(&static_fns, &generated.static_fns_c);
     write(
@@ -101,45 +128,110 @@ fn c_build(config: &PythonConfig, shim_dir: &Path) -> cc::Build {
     cc
 }
 
+/// Writes the `PyObject` field accessors the inline layer uses and the `pyhost_refcnt` cfg
+/// that selects its counting rules, both read from `rust` (the bindings being compiled).
+fn emit_object_model(resolved: &Resolved, rust: &str, out: &Path) {
+    let config = &resolved.config;
+    let model = object_model::analyze(
+        rust,
+        config.version.minor,
+        config.pointer_width,
+        config.gil_disabled,
+    );
+    write(&out.join("object_fields.rs"), &model.accessors());
+    let values: Vec<String> = Refcnt::ALL
+        .iter()
+        .map(|r| format!("\"{}\"", r.cfg_value()))
+        .collect();
+    println!(
+        "cargo::rustc-check-cfg=cfg(pyhost_refcnt, values({}))",
+        values.join(", ")
+    );
+    println!(
+        "cargo:rustc-cfg=pyhost_refcnt=\"{}\"",
+        model.refcnt.cfg_value()
+    );
+    if let Some(why) = model.why_functions {
+        if !config.gil_disabled {
+            for line in warning_lines(&format!(
+                "pyhost-sys: {why}; reference counting calls libpython's Py_IncRef/Py_DecRef \
+                 instead of inlining them (correct, a little slower). A newer pyhost inlines \
+                 them again."
+            )) {
+                println!("{line}");
+            }
+        }
+    }
+}
+
 fn bindings_for(
     resolved: &Resolved,
     env: &Env,
+    wanted: Wanted,
     root: &Path,
     shim_dir: &Path,
     out: &Path,
 ) -> (bindings::Generated, &'static str) {
-    let reason = generate_or_reason(resolved, env, shim_dir, out);
-    let reason = match reason {
-        Ok(generated) => return (generated, "bindgen"),
-        Err(reason) => reason,
+    let reason = if wanted == Wanted::PreGenerated {
+        "PYHOST_BINDINGS=pre-generated".to_owned()
+    } else {
+        match generate_or_reason(resolved, env, shim_dir, out) {
+            Ok(generated) => return (generated, "bindgen"),
+            Err(reason) if wanted == Wanted::Bindgen => pyhost_build::fail(
+                &format!(
+                    "{reason}, and PYHOST_BINDINGS=bindgen forbids the pre-generated bindings.\n\
+                     Fix: install libclang (apt-get install libclang-dev) with the `bindgen` \
+                     feature of pyhost-sys on (the default), or unset PYHOST_BINDINGS."
+                ),
+                env,
+            ),
+            Err(reason) => reason,
+        }
     };
     let config = &resolved.config;
     let target = &resolved.target;
-    let (rs, c) = bindings::fallback_paths(root, &target.triple, config.version.minor);
-    let Ok(generated_for_other_patch) = std::fs::read_to_string(&rs) else {
-        let available = list_fallbacks(root);
-        pyhost_build::fail(
+    let rs = root.join("bindings").join(fallback::RUST_FILE);
+    let c = root.join("bindings").join(fallback::C_FILE);
+    let covered = fallback::MINORS.contains(&config.version.minor)
+        && fallback::TARGETS.contains(&target.triple.as_str());
+    let merged = match std::fs::read_to_string(&rs) {
+        Ok(text) if covered => text,
+        Ok(_) => pyhost_build::fail(
             &format!(
-                "{reason}, and there are no pre-generated bindings for CPython {} on {} \
-                 (looked for {}; available: {}).\n\
+                "{reason}, and the pre-generated bindings cover CPython 3.{}-3.{} on {}, not \
+                 CPython {} on {}.\n\
                  Fix: install libclang (apt-get install libclang-dev) so that bindgen can \
                  generate them, with the `bindgen` feature of pyhost-sys on (the default).",
+                fallback::MINORS.start(),
+                fallback::MINORS.end(),
+                fallback::TARGETS.join(" and "),
                 config.version.short(),
                 target.triple,
-                rs.display(),
-                if available.is_empty() {
-                    "none".to_owned()
-                } else {
-                    available.join(", ")
-                },
             ),
             env,
-        );
+        ),
+        Err(e) => pyhost_build::fail(
+            &format!(
+                "{reason}, and the pre-generated bindings cannot be read ({}: {e}).\n\
+                 Fix: restore ffi-sys/bindings/ (`cargo xtask bindings` writes it), or install \
+                 libclang (apt-get install libclang-dev).",
+                rs.display()
+            ),
+            env,
+        ),
     };
+    let one_version = fallback::instantiate(&merged, config.version.minor).unwrap_or_else(|e| {
+        pyhost_build::fail(
+            &format!(
+                "the pre-generated bindings in {} are damaged ({e}).\n\
+                 Fix: regenerate them with `cargo xtask bindings`, or install libclang.",
+                rs.display()
+            ),
+            env,
+        )
+    });
     // Generated from other headers of the same minor version: report these headers' version.
-    let rust = resolved
-        .headers
-        .patch_version_constants(&generated_for_other_patch);
+    let rust = resolved.headers.patch_version_constants(&one_version);
     let static_fns_c = std::fs::read_to_string(&c).unwrap_or_default();
     for line in warning_lines(&format!(
         "pyhost-sys: {reason}; using the pre-generated bindings for CPython {} on {}, checked \
@@ -199,7 +291,7 @@ fn check_layout(resolved: &Resolved, env: &Env, shim_dir: &Path, out: &Path, rus
         Ok(failed) if failed.is_empty() => {}
         Ok(failed) => pyhost_build::fail(
             &format!(
-                "the pre-generated bindings for CPython {} on {} do not match the headers in {}:\n  {}\n\
+                "the pre-generated bindings for CPython {} on {} do not match the headers in {}:\n  {}\n{}\
                  Using them would be undefined behaviour, so the build stops here.\n\
                  Fix: install libclang (apt-get install libclang-dev) so pyhost-sys generates \
                  bindings from these headers, or regenerate the pre-generated ones with \
@@ -212,6 +304,12 @@ fn check_layout(resolved: &Resolved, env: &Env, shim_dir: &Path, out: &Path, rus
                     .map(|f| format!("expected {f}"))
                     .collect::<Vec<_>>()
                     .join("\n  "),
+                if resolved.config.debug {
+                    "This is a debug build (Py_DEBUG): some of its structs have fields the \
+                     release builds the pre-generated bindings describe do not.\n"
+                } else {
+                    ""
+                },
             ),
             env,
         ),
@@ -220,31 +318,6 @@ fn check_layout(resolved: &Resolved, env: &Env, shim_dir: &Path, out: &Path, rus
             env,
         ),
     }
-}
-
-fn list_fallbacks(root: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Ok(targets) = std::fs::read_dir(root.join("bindings")) {
-        for t in targets.flatten() {
-            if let Ok(files) = std::fs::read_dir(t.path()) {
-                for f in files.flatten() {
-                    let name = f.file_name().to_string_lossy().into_owned();
-                    if let Some(v) = name
-                        .strip_prefix("python")
-                        .and_then(|n| n.strip_suffix(".rs"))
-                    {
-                        found.push(format!(
-                            "{} on {}",
-                            v.replace('_', "."),
-                            t.file_name().to_string_lossy()
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 fn include_list(config: &PythonConfig) -> String {

@@ -26,6 +26,19 @@ const PRIVATE_FUNCTIONS: &str = "_Py_(Dealloc|IsFinalizing|IncRef|DecRef|NewRef|
     _PyLong_(AsByteArray|FromByteArray|NumBits|Sign)|_PyErr_ChainExceptions|_PyType_Lookup|\
     _PyBytes_Resize";
 
+/// Functions left out of the bindings: those taking a `va_list` (its type differs between
+/// targets and pyhost never passes one), and the reference-count macros, whose `static inline`
+/// versions have another signature in debug builds (`Py_DECREF(file, line, op)`) and which
+/// pyhost-sys implements in Rust (`inline.rs`) and as shims (`pyhost_sys_shim_Py_DECREF`).
+#[cfg(feature = "bindgen")]
+const BLOCKED_FUNCTIONS: &str = "PyOS_vsnprintf|Py(Err|Unicode|Bytes)_FromFormatV|PyErr_FormatV|\
+    PyArg_Va[A-Za-z]*|Py_VaBuildValue|Py_X?(INCREF|DECREF)";
+
+/// Types left out of the bindings because they differ between targets: pyhost-sys declares
+/// them by hand, per target, in its `target` module (`wchar_t`), or never needs them.
+#[cfg(feature = "bindgen")]
+const BLOCKED_TYPES: &str = "wchar_t|va_list|__builtin_va_list|__gnuc_va_list|__va_list_tag";
+
 /// Preprocessor definitions used both by bindgen and by the C compiler for the shims, so the
 /// two always see the same API.
 pub fn defines(config: &PythonConfig) -> Vec<(String, Option<String>)> {
@@ -113,6 +126,8 @@ pub fn generate(
         .allowlist_var(
             "_Py_(NoneStruct|TrueStruct|FalseStruct|NotImplementedStruct|EllipsisObject)",
         )
+        .blocklist_function(BLOCKED_FUNCTIONS)
+        .blocklist_type(BLOCKED_TYPES)
         .wrap_static_fns(true)
         .wrap_static_fns_suffix(STATIC_FNS_SUFFIX)
         .wrap_static_fns_path(&static_fns_base)

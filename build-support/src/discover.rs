@@ -86,16 +86,24 @@ impl<'e> Discovery<'e> {
                 ));
             }
         };
+        // `3.12`, or `3.12d` for a debug build (Py_DEBUG).
         let wanted_version = match env.var("PYHOST_PYTHON_VERSION") {
             None => None,
-            Some(v) => Some(v.parse::<PythonVersion>().map_err(|e| {
-                explicit(
-                    "PYHOST_PYTHON_VERSION",
-                    &v,
-                    &e,
-                    "set it to a version like 3.12",
-                )
-            })?),
+            Some(v) => {
+                let (number, debug) = match v.strip_suffix('d') {
+                    Some(n) => (n, true),
+                    None => (v.as_str(), false),
+                };
+                state.want_debug = debug;
+                Some(number.parse::<PythonVersion>().map_err(|e| {
+                    explicit(
+                        "PYHOST_PYTHON_VERSION",
+                        &v,
+                        &e,
+                        "set it to a version like 3.12 (or 3.12d for a debug build)",
+                    )
+                })?)
+            }
         };
 
         // 1. Explicit configuration.
@@ -144,7 +152,7 @@ impl<'e> Discovery<'e> {
         match pc.available() {
             Err(e) => state.attempts.push(attempt("pkg-config", &e)),
             Ok(()) => {
-                for name in self.pkg_config_names(&pc, wanted_version) {
+                for name in self.pkg_config_names(&pc, wanted_version, state.want_debug) {
                     match pc.probe(&name) {
                         Err(e) => state
                             .attempts
@@ -218,9 +226,20 @@ impl<'e> Discovery<'e> {
         })
     }
 
-    fn pkg_config_names(&self, pc: &PkgConfig<'_>, wanted: Option<PythonVersion>) -> Vec<String> {
+    fn pkg_config_names(
+        &self,
+        pc: &PkgConfig<'_>,
+        wanted: Option<PythonVersion>,
+        debug: bool,
+    ) -> Vec<String> {
         let mut names = Vec::new();
         if let Some(w) = wanted {
+            if debug {
+                // Debian names a debug build both ways.
+                names.push(format!("python-{}d-embed", w.short()));
+                names.push(format!("python-{}-dbg-embed", w.short()));
+                return names;
+            }
             names.push(format!("python-{}-embed", w.short()));
         }
         names.push("python3-embed".to_owned());
@@ -621,6 +640,21 @@ impl<'e> Discovery<'e> {
                 source,
             });
         }
+        if state.want_debug && !headers.debug {
+            return Err(Error::Mismatch {
+                what: "Debug build (Py_DEBUG)".into(),
+                left: (
+                    "PYHOST_PYTHON_VERSION".into(),
+                    format!("{}d", headers.version.short()),
+                ),
+                right: (source, "a release build".into()),
+                fix: format!(
+                    "install the debug build (Debian: apt-get install python{}-dbg), or drop \
+                     the `d` from PYHOST_PYTHON_VERSION",
+                    headers.version.short()
+                ),
+            });
+        }
         if let Some(w) = wanted {
             if !w.same_minor(&headers.version) {
                 return Err(Error::Mismatch {
@@ -886,6 +920,8 @@ fn explicit(variable: &str, value: &str, problem: &str, fix: &str) -> Error {
 
 #[derive(Debug, Default)]
 struct State {
+    /// `PYHOST_PYTHON_VERSION` ends in `d`: only a debug build will do.
+    want_debug: bool,
     attempts: Vec<Attempt>,
     warnings: Vec<String>,
     notes: Vec<String>,

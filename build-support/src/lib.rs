@@ -29,7 +29,7 @@
 //! |---|---|
 //! | `PYHOST_CONFIG_FILE` | use this configuration file |
 //! | `PYHOST_PYTHON` | use this interpreter's Python |
-//! | `PYHOST_PYTHON_VERSION` | only accept this `3.X` (also picks `python-3.X-embed`) |
+//! | `PYHOST_PYTHON_VERSION` | only accept this `3.X` (also picks `python-3.X-embed`); `3.Xd` asks for a debug build (`python-3.Xd-embed`, `python-3.X-dbg-embed`) |
 //! | `PYHOST_LINK` | `static` links `libpython3.X.a` (whole, symbols exported); `shared` is the default |
 //! | `PYHOST_NO_RPATH` | `1`: no rpath to a non-system libpython |
 //! | `PYHOST_PRINT_CONFIG` | `1`: print the resolved configuration and stop the build |
@@ -59,9 +59,11 @@ mod discover;
 mod emit;
 mod env;
 mod error;
+pub mod fallback;
 pub mod headers;
 pub mod interpreter;
 pub mod layout;
+pub mod object_model;
 pub mod pkgconfig;
 mod target;
 mod version;

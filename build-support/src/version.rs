@@ -7,7 +7,7 @@ use std::str::FromStr;
 pub const MIN_MINOR: u8 = 8;
 /// The newest CPython minor version pyhost has been tested with. Newer ones still build, with
 /// the cfgs of this one and every older one.
-pub const MAX_TESTED_MINOR: u8 = 13;
+pub const MAX_TESTED_MINOR: u8 = 15;
 /// The highest minor version for which `py_3_N` cfgs are declared to `rustc-check-cfg`.
 pub const MAX_DECLARED_MINOR: u8 = 30;
 

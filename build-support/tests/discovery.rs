@@ -214,6 +214,62 @@ fn versioned_names_are_found_newest_first_and_can_be_chosen() {
 }
 
 #[test]
+fn a_trailing_d_asks_for_the_debug_build_by_its_debian_names() {
+    let fx = Fixture::new("pc-debug");
+    let release = fx.install("rel", 14, 10, 8);
+    fx.pc("python-3.14-embed", &release, "3.14", 14);
+    // Debian's debug build: headers in include/python3.14d with Py_DEBUG, libpython3.14d.
+    let dbg = fx.path("dbg");
+    for (file, text) in [
+        ("include/python3.14d/Python.h", "/* fake */\n".to_owned()),
+        (
+            "include/python3.14d/patchlevel.h",
+            "#define PY_MAJOR_VERSION 3\n#define PY_MINOR_VERSION 14\n#define PY_MICRO_VERSION 10\n"
+                .to_owned(),
+        ),
+        (
+            "include/python3.14d/pyconfig.h",
+            "#define SIZEOF_VOID_P 8\n#define Py_DEBUG 1\n".to_owned(),
+        ),
+        ("lib/libpython3.14d.so", String::new()),
+    ] {
+        fx.write(&format!("dbg/{file}"), &text);
+    }
+    fx.write(
+        "pkgconfig/python-3.14-dbg-embed.pc",
+        &format!(
+            "prefix={}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\nName: Python\n\
+             Description: fake\nVersion: 3.14\nLibs: -L${{libdir}} -lpython3.14d\n\
+             Cflags: -I${{includedir}}/python3.14d\n",
+            dbg.display()
+        ),
+    );
+    let r = resolve(&fx.env(&[("PYHOST_PYTHON_VERSION", "3.14".into())])).unwrap();
+    assert!(!r.config.debug);
+    let r = resolve(&fx.env(&[("PYHOST_PYTHON_VERSION", "3.14d".into())])).unwrap();
+    assert!(r.config.debug, "{:?}", r.config);
+    assert_eq!(r.config.lib_name, "python3.14d");
+    assert_eq!(r.config.abiflags, "d");
+    assert!(r.config.cfgs().contains(&"py_debug".to_owned()));
+
+    // Asking for a debug build where only the release one is: a mismatch that names the fix.
+    std::fs::remove_file(fx.path("pkgconfig/python-3.14-dbg-embed.pc")).unwrap();
+    fx.write(
+        "pkgconfig/python-3.14d-embed.pc",
+        &format!(
+            "prefix={}\nlibdir=${{prefix}}/lib\nincludedir=${{prefix}}/include\nName: Python\n\
+             Description: fake\nVersion: 3.14\nLibs: -L${{libdir}} -lpython3.14\n\
+             Cflags: -I${{includedir}}/python3.14\n",
+            release.display()
+        ),
+    );
+    let msg = resolve(&fx.env(&[("PYHOST_PYTHON_VERSION", "3.14d".into())]))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("apt-get install python3.14-dbg"), "{msg}");
+}
+
+#[test]
 fn broken_pc_file_is_reported_with_pkg_config_message() {
     let fx = Fixture::new("pc-broken");
     fx.write(

@@ -12,6 +12,14 @@ void pyhost_sys_shim_Py_DECREF(PyObject *op) { Py_DECREF(op); }
 void pyhost_sys_shim_Py_XINCREF(PyObject *op) { Py_XINCREF(op); }
 void pyhost_sys_shim_Py_XDECREF(PyObject *op) { Py_XDECREF(op); }
 Py_ssize_t pyhost_sys_shim_Py_REFCNT(PyObject *op) { return Py_REFCNT(op); }
+int pyhost_sys_shim_Py_IsImmortal(PyObject *op) {
+#if PY_VERSION_HEX >= 0x030C0000
+    return _Py_IsImmortal(op);
+#else
+    (void)op;
+    return 0;
+#endif
+}
 PyTypeObject *pyhost_sys_shim_Py_TYPE(PyObject *op) { return Py_TYPE(op); }
 Py_ssize_t pyhost_sys_shim_Py_SIZE(PyObject *op) { return Py_SIZE(op); }
 
@@ -50,5 +58,19 @@ int pyhost_sys_shim_PyModule_Check(PyObject *op) { return PyModule_Check(op); }
 int pyhost_sys_shim_PyType_Check(PyObject *op) { return PyType_Check(op); }
 int pyhost_sys_shim_PyExceptionInstance_Check(PyObject *op) { return PyExceptionInstance_Check(op); }
 int pyhost_sys_shim_PyExceptionClass_Check(PyObject *op) { return PyExceptionClass_Check(op); }
+
+void pyhost_sys_shim_test_set_refcnt_low(PyObject *op, uint32_t value) {
+#if defined(Py_GIL_DISABLED)
+    op->ob_ref_local = value;
+#elif PY_VERSION_HEX >= 0x030E0000 && SIZEOF_VOID_P > 4
+    op->ob_refcnt = value;
+#elif PY_VERSION_HEX >= 0x030C0000 && SIZEOF_VOID_P > 4
+    op->ob_refcnt_split[PY_BIG_ENDIAN] = value;
+#else
+    op->ob_refcnt = (Py_ssize_t)value;
+#endif
+}
+
+int pyhost_sys_shim_wchar_t_info(void) { return (int)sizeof(wchar_t) * 2 + ((wchar_t)-1 < 0); }
 
 unsigned long pyhost_sys_shim_PY_VERSION_HEX(void) { return PY_VERSION_HEX; }

@@ -26,6 +26,7 @@ void pyhost_sys_shim_Py_DECREF(PyObject *op);
 void pyhost_sys_shim_Py_XINCREF(PyObject *op);
 void pyhost_sys_shim_Py_XDECREF(PyObject *op);
 Py_ssize_t pyhost_sys_shim_Py_REFCNT(PyObject *op);
+int pyhost_sys_shim_Py_IsImmortal(PyObject *op);
 PyTypeObject *pyhost_sys_shim_Py_TYPE(PyObject *op);
 Py_ssize_t pyhost_sys_shim_Py_SIZE(PyObject *op);
 
@@ -67,6 +68,13 @@ int pyhost_sys_shim_PyModule_Check(PyObject *op);
 int pyhost_sys_shim_PyType_Check(PyObject *op);
 int pyhost_sys_shim_PyExceptionInstance_Check(PyObject *op);
 int pyhost_sys_shim_PyExceptionClass_Check(PyObject *op);
+
+/* For the parity tests only: sets the 32 bits of the count that immortality is decided on
+ * (the whole count before 3.12), bypassing every check. */
+void pyhost_sys_shim_test_set_refcnt_low(PyObject *op, uint32_t value);
+
+/* sizeof(wchar_t) * 2 + (wchar_t is signed), to check pyhost-sys's target module. */
+int pyhost_sys_shim_wchar_t_info(void);
 
 /* Version of the headers the shims were compiled with, as PY_VERSION_HEX. */
 unsigned long pyhost_sys_shim_PY_VERSION_HEX(void);

@@ -54,3 +54,11 @@ pub unsafe fn Py_IsFinalizing() -> std::os::raw::c_int {
     // SAFETY: forwarded to the caller.
     unsafe { crate::bindings::_Py_IsFinalizing() }
 }
+
+/// `PY_VERSION_HEX`, from its parts: 3.14's headers define it through a function-like macro
+/// that bindgen cannot evaluate, so it is computed here on every version.
+pub const PY_VERSION_HEX: u32 = (crate::bindings::PY_MAJOR_VERSION << 24)
+    | (crate::bindings::PY_MINOR_VERSION << 16)
+    | (crate::bindings::PY_MICRO_VERSION << 8)
+    | (crate::bindings::PY_RELEASE_LEVEL << 4)
+    | crate::bindings::PY_RELEASE_SERIAL;

@@ -2,24 +2,23 @@
 //! counting, type checks and tuple/list item access cost no function call.
 //!
 //! Each follows the header of the version it is compiled for: 3.12 made some objects immortal
-//! (their count is never changed), debug builds count every reference in a global total, and
-//! free-threaded builds split the count, so those two call the exported functions instead. The
-//! tests in `tests/parity.rs` compare every function here with the C macro it mirrors
-//! (`pyhost_sys_shim_*`).
+//! (their count is never changed), 3.14 moved the count to 32 bits next to flags, debug builds
+//! count every reference in a global total, and free-threaded builds split the count, so those
+//! two call the exported functions instead. The tests in `tests/raw.rs` compare every function
+//! here with the C macro it mirrors (`pyhost_sys_shim_*`), on every version.
 
 #![allow(non_snake_case)]
 
 use std::os::raw::{c_int, c_ulong};
 
 use crate::bindings::{
-    _Py_Dealloc, _Py_EllipsisObject, _Py_FalseStruct, _Py_NoneStruct, _Py_NotImplementedStruct,
-    _Py_TrueStruct, Py_TPFLAGS_BASE_EXC_SUBCLASS, Py_TPFLAGS_BYTES_SUBCLASS,
-    Py_TPFLAGS_DICT_SUBCLASS, Py_TPFLAGS_LIST_SUBCLASS, Py_TPFLAGS_LONG_SUBCLASS,
-    Py_TPFLAGS_TUPLE_SUBCLASS, Py_TPFLAGS_TYPE_SUBCLASS, Py_TPFLAGS_UNICODE_SUBCLASS, Py_ssize_t,
-    PyBool_Type, PyByteArray_Type, PyBytes_Type, PyBytesObject, PyDict_Type, PyFloat_Type,
-    PyFloatObject, PyFrozenSet_Type, PyList_Type, PyListObject, PyLong_Type, PyModule_Type,
-    PyObject, PySet_Type, PyTuple_Type, PyTupleObject, PyType_IsSubtype, PyTypeObject,
-    PyUnicode_Type, PyVarObject,
+    _Py_EllipsisObject, _Py_FalseStruct, _Py_NoneStruct, _Py_NotImplementedStruct, _Py_TrueStruct,
+    Py_TPFLAGS_BASE_EXC_SUBCLASS, Py_TPFLAGS_BYTES_SUBCLASS, Py_TPFLAGS_DICT_SUBCLASS,
+    Py_TPFLAGS_LIST_SUBCLASS, Py_TPFLAGS_LONG_SUBCLASS, Py_TPFLAGS_TUPLE_SUBCLASS,
+    Py_TPFLAGS_TYPE_SUBCLASS, Py_TPFLAGS_UNICODE_SUBCLASS, Py_ssize_t, PyBool_Type,
+    PyByteArray_Type, PyBytes_Type, PyBytesObject, PyDict_Type, PyFloat_Type, PyFloatObject,
+    PyFrozenSet_Type, PyList_Type, PyListObject, PyLong_Type, PyModule_Type, PyObject, PySet_Type,
+    PyTuple_Type, PyTupleObject, PyType_IsSubtype, PyTypeObject, PyUnicode_Type, PyVarObject,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -62,23 +61,44 @@ pub fn Py_Ellipsis() -> *mut PyObject {
 
 // ---------------------------------------------------------------------------------------------
 // Object header
+//
+// The field paths come from the bindings being compiled: pyhost-sys's build script reads the
+// `PyObject` declaration and writes one accessor per field (`fields::ob_refcnt(op)` ...), and
+// picks the counting rules (`pyhost_refcnt`) from the version and the fields it found
+// (`pyhost_build::object_model`). Debug builds (`Py_REF_DEBUG`) and headers the build script
+// does not know call libpython's functions instead.
 
-/// Pointer to the reference count (the whole `Py_ssize_t`).
+/// The `PyObject` field accessors the build script wrote.
+mod fields {
+    #[allow(unused_imports)]
+    use crate::bindings::*;
+    include!(concat!(env!("OUT_DIR"), "/object_fields.rs"));
+}
+
+/// Where 3.14+ stops incrementing on 64-bit targets: `_Py_IMMORTAL_INITIAL_REFCNT`.
+#[cfg(all(not(py_debug), pyhost_refcnt = "low32"))]
+const IMMORTAL_INITIAL: u32 = 3 << 30;
+
+/// 3.12-3.13 on 32-bit targets: `_Py_IMMORTAL_REFCNT`.
+#[cfg(pyhost_refcnt = "imm32_exact")]
+const IMMORTAL_EXACT: Py_ssize_t = (u32::MAX >> 2) as Py_ssize_t;
+
+/// 3.14+ on 32-bit targets: `_Py_IMMORTAL_MINIMUM_REFCNT`.
+#[cfg(pyhost_refcnt = "imm32_min")]
+const IMMORTAL_MINIMUM: Py_ssize_t = 1 << 30;
+
+/// The 32-bit half of a 3.12-3.13 count that saturates (`ob_refcnt_split[PY_BIG_ENDIAN]`).
 ///
 /// # Safety
 /// `op` points to a live object.
-#[cfg(not(py_gil_disabled))]
+#[cfg(pyhost_refcnt = "split")]
 #[inline(always)]
-unsafe fn refcnt_ptr(op: *mut PyObject) -> *mut Py_ssize_t {
-    #[cfg(py_3_12)]
-    {
-        // SAFETY: `op` is live (caller); the count is the first union member.
-        unsafe { &raw mut (*op).__bindgen_anon_1.ob_refcnt }
-    }
-    #[cfg(not(py_3_12))]
-    {
-        // SAFETY: `op` is live (caller).
-        unsafe { &raw mut (*op).ob_refcnt }
+unsafe fn low_half(op: *mut PyObject) -> *mut u32 {
+    // SAFETY: `op` is live (caller); the split view aliases the count.
+    unsafe {
+        fields::ob_refcnt_split(op)
+            .cast::<u32>()
+            .add(usize::from(cfg!(target_endian = "big")))
     }
 }
 
@@ -86,22 +106,22 @@ unsafe fn refcnt_ptr(op: *mut PyObject) -> *mut Py_ssize_t {
 ///
 /// # Safety
 /// `op` points to a live object.
-#[cfg(not(py_gil_disabled))]
 #[inline(always)]
 pub unsafe fn Py_REFCNT(op: *mut PyObject) -> Py_ssize_t {
-    // SAFETY: `op` is live (caller).
-    unsafe { *refcnt_ptr(op) }
-}
-
-/// `Py_REFCNT(op)` (free-threaded build: the exported function).
-///
-/// # Safety
-/// `op` points to a live object.
-#[cfg(py_gil_disabled)]
-#[inline(always)]
-pub unsafe fn Py_REFCNT(op: *mut PyObject) -> Py_ssize_t {
-    // SAFETY: `op` is live (caller).
-    unsafe { crate::bindings::Py_REFCNT(op) }
+    #[cfg(pyhost_refcnt = "functions")]
+    {
+        // SAFETY: `op` is live (caller).
+        unsafe { crate::bindings::pyhost_sys_shim_Py_REFCNT(op) }
+    }
+    #[cfg(not(pyhost_refcnt = "functions"))]
+    {
+        // SAFETY: `op` is live (caller); the field holds the count (3.14+: its low 32 bits,
+        // which is what the C macro returns).
+        #[allow(clippy::unnecessary_cast)]
+        unsafe {
+            *fields::ob_refcnt(op) as Py_ssize_t
+        }
+    }
 }
 
 /// `_Py_IsImmortal(op)`: whether the object's count is never changed (3.12+; always false
@@ -109,23 +129,37 @@ pub unsafe fn Py_REFCNT(op: *mut PyObject) -> Py_ssize_t {
 ///
 /// # Safety
 /// `op` points to a live object.
-#[cfg(not(py_gil_disabled))]
 #[inline(always)]
 pub unsafe fn Py_IsImmortal(op: *mut PyObject) -> bool {
-    #[cfg(all(py_3_12, target_pointer_width = "64"))]
-    {
-        // SAFETY: `op` is live (caller).
-        unsafe { (*refcnt_ptr(op) as i32) < 0 }
-    }
-    #[cfg(all(py_3_12, target_pointer_width = "32"))]
-    {
-        // SAFETY: `op` is live (caller).
-        unsafe { *refcnt_ptr(op) == (u32::MAX >> 2) as Py_ssize_t }
-    }
-    #[cfg(not(py_3_12))]
+    #[cfg(pyhost_refcnt = "plain")]
     {
         let _ = op;
         false
+    }
+    #[cfg(pyhost_refcnt = "split")]
+    {
+        // SAFETY: `op` is live (caller).
+        unsafe { (*low_half(op) as i32) < 0 }
+    }
+    #[cfg(pyhost_refcnt = "low32")]
+    {
+        // SAFETY: `op` is live (caller).
+        unsafe { (*fields::ob_refcnt(op) as i32) < 0 }
+    }
+    #[cfg(pyhost_refcnt = "imm32_exact")]
+    {
+        // SAFETY: `op` is live (caller).
+        unsafe { *fields::ob_refcnt(op) == IMMORTAL_EXACT }
+    }
+    #[cfg(pyhost_refcnt = "imm32_min")]
+    {
+        // SAFETY: `op` is live (caller).
+        unsafe { *fields::ob_refcnt(op) >= IMMORTAL_MINIMUM }
+    }
+    #[cfg(pyhost_refcnt = "functions")]
+    {
+        // SAFETY: `op` is live (caller).
+        unsafe { crate::bindings::pyhost_sys_shim_Py_IsImmortal(op) != 0 }
     }
 }
 
@@ -135,47 +169,50 @@ pub unsafe fn Py_IsImmortal(op: *mut PyObject) -> bool {
 /// `op` points to a live object and the GIL is held.
 #[inline(always)]
 pub unsafe fn Py_INCREF(op: *mut PyObject) {
-    #[cfg(any(py_debug, py_gil_disabled))]
+    #[cfg(any(py_debug, pyhost_refcnt = "functions"))]
     {
         // SAFETY: `op` is live and the GIL held (caller).
         unsafe { crate::bindings::Py_IncRef(op) }
     }
-    #[cfg(all(
-        not(py_debug),
-        not(py_gil_disabled),
-        py_3_12,
-        target_pointer_width = "64"
-    ))]
+    #[cfg(all(not(py_debug), pyhost_refcnt = "plain"))]
     {
-        // The low 32 bits saturate: an immortal object has them all set and is left alone.
-        // SAFETY: `op` is live and the GIL held (caller); the split view aliases the count.
+        // SAFETY: `op` is live and the GIL held (caller).
+        unsafe { *fields::ob_refcnt(op) += 1 }
+    }
+    #[cfg(all(not(py_debug), pyhost_refcnt = "split"))]
+    {
+        // The low half saturates: an immortal object has it all set and is left alone.
+        // SAFETY: `op` is live and the GIL held (caller).
         unsafe {
-            let split = (&raw mut (*op).__bindgen_anon_1.ob_refcnt_split).cast::<u32>();
-            let low = split.add(if cfg!(target_endian = "big") { 1 } else { 0 });
+            let low = low_half(op);
             let new = (*low).wrapping_add(1);
             if new != 0 {
                 *low = new;
             }
         }
     }
+    #[cfg(all(not(py_debug), pyhost_refcnt = "low32"))]
+    {
+        // SAFETY: `op` is live and the GIL held (caller).
+        unsafe {
+            let rc = fields::ob_refcnt(op);
+            let cur = *rc;
+            if cur < IMMORTAL_INITIAL {
+                *rc = cur + 1;
+            }
+        }
+    }
     #[cfg(all(
         not(py_debug),
-        not(py_gil_disabled),
-        py_3_12,
-        target_pointer_width = "32"
+        any(pyhost_refcnt = "imm32_exact", pyhost_refcnt = "imm32_min")
     ))]
     {
         // SAFETY: `op` is live and the GIL held (caller).
         unsafe {
             if !Py_IsImmortal(op) {
-                *refcnt_ptr(op) += 1;
+                *fields::ob_refcnt(op) += 1;
             }
         }
-    }
-    #[cfg(all(not(py_debug), not(py_gil_disabled), not(py_3_12)))]
-    {
-        // SAFETY: `op` is live and the GIL held (caller).
-        unsafe { *refcnt_ptr(op) += 1 }
     }
 }
 
@@ -185,22 +222,23 @@ pub unsafe fn Py_INCREF(op: *mut PyObject) {
 /// `op` points to a live object whose reference the caller owns, and the GIL is held.
 #[inline(always)]
 pub unsafe fn Py_DECREF(op: *mut PyObject) {
-    #[cfg(any(py_debug, py_gil_disabled))]
+    #[cfg(any(py_debug, pyhost_refcnt = "functions"))]
     {
         // SAFETY: the caller owns a reference to `op` and holds the GIL.
         unsafe { crate::bindings::Py_DecRef(op) }
     }
-    #[cfg(not(any(py_debug, py_gil_disabled)))]
+    #[cfg(not(any(py_debug, pyhost_refcnt = "functions")))]
     {
-        // SAFETY: the caller owns a reference to `op` and holds the GIL.
+        // SAFETY: the caller owns a reference to `op` and holds the GIL. The field is the one
+        // the C macro decrements: the whole count, or (3.14+) its low 32 bits.
         unsafe {
             if Py_IsImmortal(op) {
                 return;
             }
-            let rc = refcnt_ptr(op);
+            let rc = fields::ob_refcnt(op);
             *rc -= 1;
             if *rc == 0 {
-                _Py_Dealloc(op);
+                crate::bindings::_Py_Dealloc(op);
             }
         }
     }
@@ -247,8 +285,8 @@ pub unsafe fn Py_NewRef(op: *mut PyObject) -> *mut PyObject {
 /// `op` points to a live object.
 #[inline(always)]
 pub unsafe fn Py_TYPE(op: *mut PyObject) -> *mut PyTypeObject {
-    // SAFETY: `op` is live (caller); `ob_type` is at the offset the layout probe checks.
-    unsafe { (*op).ob_type }
+    // SAFETY: `op` is live (caller); the accessor is the field the bindings declare.
+    unsafe { *fields::ob_type(op) }
 }
 
 /// `Py_SIZE(op)`.
