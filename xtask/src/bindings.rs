@@ -1,107 +1,194 @@
-//! `cargo xtask bindings [--check]`: regenerate pyhost-sys's pre-generated fallback bindings for
-//! every (CPython minor, target) pair, with the same generator the build script uses.
+//! `cargo xtask bindings [--check]`: regenerate pyhost-sys's pre-generated bindings, one file
+//! for every supported CPython minor version, with the same generator the build script uses.
+//!
+//! For each version the headers are parsed for x86_64 and for aarch64; the two outputs must be
+//! identical (what differs between targets lives in pyhost-sys's hand-written `target`
+//! module), and the versions are then merged (`crate::merge`).
 
 use std::path::{Path, PathBuf};
 
 use pyhost_build::bindings::{self, Generated};
-use pyhost_build::{MAX_TESTED_MINOR, MIN_MINOR, PythonConfig, Target};
+use pyhost_build::fallback::{self, MINORS, TARGETS};
+use pyhost_build::{PythonConfig, Target};
 
-use crate::util;
+use crate::{merge, sid, util};
 
-/// The targets that get fallback bindings.
-pub const TARGETS: &[&str] = &["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"];
+/// The size the merged file must stay within.
+pub const LINE_BUDGET: usize = 20_000;
 
-/// Where the headers for one (minor, target) pair come from.
+/// Where the headers for one version come from.
 pub struct HeaderSource {
     /// The headers, as a configuration.
     pub config: PythonConfig,
     /// For the banner: which install the headers came from.
     pub origin: String,
+    /// A copy of the headers made for this run, removed afterwards.
+    scratch: Option<PathBuf>,
 }
 
-/// Finds headers for `minor` on `target`: the target's own (Debian multiarch) headers when
-/// installed, else a pyenv install's headers (parsed for the target by clang; the layout
-/// probe checks them against the real headers at build time).
-pub fn header_source(minor: u8, target: &Target) -> Result<HeaderSource, String> {
-    if let Some(m) = target.multiarch() {
-        if target.is_cross() {
-            let pyconfig = PathBuf::from(format!("/usr/include/{m}/python3.{minor}/pyconfig.h"));
-            let include = PathBuf::from(format!("/usr/include/python3.{minor}"));
-            if pyconfig.is_file() && include.join("Python.h").is_file() {
-                let text = format!(
-                    "version=3.{minor}\ninclude_dirs={}:{}\n",
-                    include.display(),
-                    pyconfig.parent().unwrap().display()
-                );
-                let mut config = PythonConfig::parse(&text, "debian").map_err(|e| e.to_string())?;
-                config.version = read_version(&include)?;
-                return Ok(HeaderSource {
-                    config,
-                    origin: format!(
-                        "Debian's libpython3.{minor}-dev:{} headers",
-                        debian_arch(&m)
-                    ),
-                });
-            }
+impl Drop for HeaderSource {
+    fn drop(&mut self) {
+        if let Some(s) = &self.scratch {
+            let _ = std::fs::remove_dir_all(s);
         }
     }
-    let (name, dir) = util::pyenv_versions(minor)
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            format!("no CPython 3.{minor} headers: install one with `pyenv install 3.{minor}`")
-        })?;
-    let include = dir.join(format!("include/python3.{minor}"));
-    let text = format!("version=3.{minor}\ninclude_dirs={}\n", include.display());
-    let mut config = PythonConfig::parse(&text, "pyenv").map_err(|e| e.to_string())?;
-    config.version = read_version(&include)?;
-    let origin = if target.is_cross() {
-        format!("pyenv {name} headers, parsed for {}", target.triple)
-    } else {
-        format!("pyenv {name} headers")
-    };
-    Ok(HeaderSource { config, origin })
 }
 
-fn debian_arch(multiarch: &str) -> &str {
-    match multiarch {
-        "aarch64-linux-gnu" => "arm64",
-        "x86_64-linux-gnu" => "amd64",
-        other => other,
+/// Finds the headers of CPython 3.`minor`: a pyenv install, else Debian's in the unstable
+/// root (3.14, 3.15), copied with the real `pyconfig.h` in place of Debian's dispatcher so
+/// that they parse for either target.
+pub fn header_source(minor: u8) -> Result<HeaderSource, String> {
+    if let Some((name, dir)) = util::pyenv_versions(minor).into_iter().next() {
+        let include = dir.join(format!("include/python3.{minor}"));
+        return source(&include, format!("pyenv {name}"), None);
     }
+    if let Some((include, pyconfig_dir)) = sid::headers(minor) {
+        let scratch = std::env::temp_dir().join(format!(
+            "pyhost-xtask-headers-{}-3.{minor}",
+            std::process::id()
+        ));
+        let copy = scratch.join(format!("python3.{minor}"));
+        copy_tree(&include, &copy)?;
+        std::fs::copy(pyconfig_dir.join("pyconfig.h"), copy.join("pyconfig.h"))
+            .map_err(|e| format!("copying pyconfig.h: {e}"))?;
+        return source(&copy, "Debian unstable".to_owned(), Some(scratch));
+    }
+    Err(format!(
+        "no CPython 3.{minor} headers: install them with `pyenv install 3.{minor}`{}",
+        if minor >= 14 {
+            format!(
+                ", or make the Debian unstable root: {}",
+                sid::make_command()
+            )
+        } else {
+            String::new()
+        }
+    ))
 }
 
-fn read_version(include: &Path) -> Result<pyhost_build::PythonVersion, String> {
+fn source(include: &Path, what: String, scratch: Option<PathBuf>) -> Result<HeaderSource, String> {
+    let text = format!("version=3.0\ninclude_dirs={}\n", include.display());
+    let mut config = PythonConfig::parse(&text, &what).map_err(|e| e.to_string())?;
     let host = util::host_triple();
     let t = Target::from_triple(&host, &host);
-    pyhost_build::headers::inspect(&[include.to_path_buf()], &t, None)
+    config.version = pyhost_build::headers::inspect(&[include.to_path_buf()], &t, None)
         .map(|f| f.version)
-        .map_err(|e| format!("{}: {e}", include.display()))
+        .map_err(|e| format!("{}: {e}", include.display()))?;
+    Ok(HeaderSource {
+        origin: format!("{} ({what})", config.version),
+        config,
+        scratch,
+    })
 }
 
-/// Generates the fallback files for one pair.
-pub fn generate(minor: u8, triple: &str) -> Result<(String, String), String> {
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let dest = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// bindgen's output for one version on one target.
+fn generate(src: &HeaderSource, triple: &str) -> Result<Generated, String> {
     let host = util::host_triple();
     let target = Target::from_triple(triple, &host);
-    let src = header_source(minor, &target)?;
-    let root = util::workspace_root().join("ffi-sys");
+    let shim = util::workspace_root().join("ffi-sys/shim");
     let work = std::env::temp_dir().join(format!(
-        "pyhost-xtask-bindings-{}-{triple}-{minor}",
-        std::process::id()
+        "pyhost-xtask-bindings-{}-{triple}-{}",
+        std::process::id(),
+        src.config.version.minor
     ));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let Generated { rust, static_fns_c } =
-        bindings::generate(&src.config, &target, &root.join("shim"), &work)
-            .map_err(|e| e.to_string())?;
+    let generated =
+        bindings::generate(&src.config, &target, &shim, &work).map_err(|e| e.to_string());
     let _ = std::fs::remove_dir_all(&work);
-    let banner = bindings::fallback_banner(&src.config, &target, &src.origin);
-    Ok((
-        format!("{banner}{rust}"),
-        format!(
-            "/* {} */\n{static_fns_c}",
-            banner.trim_end().replace("// ", "").replace('\n', " ")
-        ),
-    ))
+    generated
+}
+
+/// The pre-generated files, as they should read.
+pub fn regenerate() -> Result<(String, String), String> {
+    let mut rust = Vec::new();
+    let mut c = Vec::new();
+    let mut origins = Vec::new();
+    let mut problems = Vec::new();
+    for minor in MINORS {
+        let src = match header_source(minor) {
+            Ok(s) => s,
+            Err(e) => {
+                problems.push(format!("3.{minor}: {e}"));
+                continue;
+            }
+        };
+        let mut per_target = Vec::new();
+        for &triple in TARGETS {
+            match generate(&src, triple) {
+                Ok(g) => per_target.push(g),
+                Err(e) => problems.push(format!("3.{minor} on {triple}: {e}")),
+            }
+        }
+        if let [first, rest @ ..] = per_target.as_slice() {
+            for (other, triple) in rest.iter().zip(&TARGETS[1..]) {
+                if other.rust != first.rust || other.static_fns_c != first.static_fns_c {
+                    problems.push(format!(
+                        "3.{minor}: the bindings for {triple} differ from those for {}: {}. Declare \
+                         such items by hand in ffi-sys/src/target.rs and block them in \
+                         pyhost_build::bindings",
+                        TARGETS[0],
+                        first_difference(&first.rust, &other.rust)
+                    ));
+                }
+            }
+            rust.push((minor, first.rust.clone()));
+            c.push((minor, first.static_fns_c.clone()));
+            origins.push(src.origin.clone());
+        }
+        println!(
+            "3.{minor}: {} parsed for {}",
+            src.origin,
+            TARGETS.join(" and ")
+        );
+    }
+    if !problems.is_empty() {
+        return Err(format!("could not generate:\n  {}", problems.join("\n  ")));
+    }
+    let banner = format!(
+        "// Pre-generated by `cargo xtask bindings` with bindgen, from the headers of CPython\n// {}.\n\
+         // Parsed for {} with identical results. Items that differ between versions carry\n\
+         // #[cfg(py_3_N)] conditions; a build without libclang keeps those of its version\n\
+         // (pyhost_build::fallback::instantiate) and checks the layouts against its real headers.\n\
+         // Do not edit.\n",
+        origins.join(", "),
+        TARGETS.join(" and "),
+    );
+    let merged_rust = format!("{banner}{}", merge::merge_rust(&rust)?);
+    for (minor, original) in &rust {
+        merge::check_roundtrip(&merged_rust, *minor, original)?;
+    }
+    let merged_c = format!(
+        "/* {} */\n{}",
+        banner
+            .lines()
+            .map(|l| l.trim_start_matches("// "))
+            .collect::<Vec<_>>()
+            .join(" "),
+        merge::merge_c(&c)
+    );
+    Ok((merged_rust, merged_c))
+}
+
+fn first_difference(a: &str, b: &str) -> String {
+    a.lines()
+        .zip(b.lines())
+        .find(|(x, y)| x != y)
+        .map(|(x, y)| format!("`{}` vs `{}`", x.trim(), y.trim()))
+        .unwrap_or_else(|| "one is longer".to_owned())
 }
 
 /// The command.
@@ -114,37 +201,56 @@ pub fn run(args: &[String]) -> Result<(), String> {
     bindings::libclang().map_err(|e| {
         format!("libclang is needed to generate bindings: {e}\nFix: apt-get install libclang-dev")
     })?;
-    let root = util::workspace_root().join("ffi-sys");
+    let dir = util::workspace_root().join("ffi-sys/bindings");
+    let (rust, c) = regenerate()?;
+    let lines = rust.lines().count();
+    println!(
+        "{}: {lines} lines for CPython 3.{}-3.{}",
+        fallback::RUST_FILE,
+        MINORS.start(),
+        MINORS.end()
+    );
+    if lines > LINE_BUDGET {
+        return Err(format!(
+            "the merged bindings have {lines} lines, over the budget of {LINE_BUDGET}: merge \
+             more finely (crate::merge) or allowlist less (pyhost_build::bindings)"
+        ));
+    }
     let mut stale = Vec::new();
-    let mut problems = Vec::new();
-    for &triple in TARGETS {
-        for minor in MIN_MINOR..=MAX_TESTED_MINOR {
-            let (rs_path, c_path) = bindings::fallback_paths(&root, triple, minor);
-            match generate(minor, triple) {
-                Err(e) => problems.push(format!("3.{minor} on {triple}: {e}")),
-                Ok((rs, c)) => {
-                    for (path, text) in [(&rs_path, rs), (&c_path, c)] {
-                        let current = std::fs::read_to_string(path).unwrap_or_default();
-                        if current == text {
-                            continue;
-                        }
-                        if check {
-                            stale.push(path.display().to_string());
-                        } else {
-                            std::fs::create_dir_all(path.parent().unwrap())
-                                .map_err(|e| e.to_string())?;
-                            std::fs::write(path, text)
-                                .map_err(|e| format!("{}: {e}", path.display()))?;
-                            println!("wrote {}", path.display());
-                        }
-                    }
-                    println!("3.{minor} on {triple}: ok");
-                }
-            }
+    for (name, text) in [(fallback::RUST_FILE, &rust), (fallback::C_FILE, &c)] {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_ref() == Some(text) {
+            continue;
+        }
+        if check {
+            stale.push(path.display().to_string());
+        } else {
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("wrote {}", path.display());
         }
     }
-    if !problems.is_empty() {
-        return Err(format!("could not generate:\n  {}", problems.join("\n  ")));
+    // Nothing else belongs in the directory (the per-target files of earlier versions).
+    for entry in std::fs::read_dir(&dir)
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == fallback::RUST_FILE || name == fallback::C_FILE {
+            continue;
+        }
+        if check {
+            stale.push(format!("{} (not generated)", entry.path().display()));
+        } else {
+            let p = entry.path();
+            let removed = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            removed.map_err(|e| format!("{}: {e}", p.display()))?;
+            println!("removed {}", p.display());
+        }
     }
     if !stale.is_empty() {
         return Err(format!(

@@ -103,7 +103,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                  libclang-dev, or LIBCLANG_PATH=<directory of libclang.so>",
                 pyhost_build::MIN_MINOR,
                 pyhost_build::MAX_TESTED_MINOR,
-                crate::bindings::TARGETS.join(", ")
+                pyhost_build::fallback::TARGETS.join(", ")
             ));
         }
     }

@@ -8,7 +8,10 @@ mod bindings;
 mod cross;
 mod doctor;
 mod json;
+mod merge;
 mod run;
+mod setup;
+mod sid;
 mod test;
 mod util;
 mod workspace;
@@ -37,8 +40,11 @@ commands:
         which Python a build links for the host and each cross target, every install seen,
         mismatches, libclang, and what to do about each problem
   bindings [--check]
-        regenerate the pre-generated fallback bindings of pyhost-sys
-        (--check: fail if the checked-in files are stale)
+        regenerate pyhost-sys's pre-generated bindings: one file for CPython 3.8-3.15,
+        merged from bindgen's output for each version (--check: fail if it is stale)
+  setup
+        install what the suite needs, idempotently (as root: apt packages, the aarch64
+        rustup target, the Debian unstable root with CPython 3.14 and 3.15); `test` runs it
   bench [--quick] [--json <file>] [--callgrind] [--build-times] [--only <ids>] [--no-write]
         build benches/ (profile bench-release, PyO3 pointed at the Python pyhost links) and
         run w1..w8 through the raw C API, pyhost and PyO3, interleaved; prints one table and
@@ -61,6 +67,7 @@ fn main() -> ExitCode {
         "doctor" => doctor::run(rest),
         "bindings" => bindings::run(rest),
         "bench" => bench::run(rest),
+        "setup" => setup::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -14,23 +14,25 @@ use crate::util;
 use crate::workspace::Suite;
 
 const USAGE: &str = "\
-usage: cargo xtask test [--dry-run] [--fail-fast] [--skip <steps>] [--timeout <minutes>]
+usage: cargo xtask test [--dry-run] [--no-setup] [--fail-fast] [--skip <steps>] [--timeout <minutes>]
 
   --dry-run           print the plan (every command, with its variables) and stop
+  --no-setup          do not install anything first (`cargo xtask setup` does it otherwise)
   --fail-fast         stop at the first failure (the rest is reported as not run)
-  --skip <steps>      comma-separated: fmt, clippy, bindings, test, matrix, cross
-                      (reported as skipped in the summary)
+  --skip <steps>      comma-separated: fmt, clippy, bindings, test, matrix, unstable, cross,
+                      readme (reported as skipped in the summary)
   --timeout <min>     kill a step that runs longer than this (default 20)
 ";
 
 /// The kinds of step, in the order they run.
-pub const KINDS: [&str; 7] = [
-    "fmt", "clippy", "bindings", "test", "matrix", "cross", "readme",
+pub const KINDS: [&str; 8] = [
+    "fmt", "clippy", "bindings", "test", "matrix", "unstable", "cross", "readme",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub dry_run: bool,
+    pub no_setup: bool,
     pub fail_fast: bool,
     pub skip: Vec<String>,
     pub timeout: Duration,
@@ -39,6 +41,7 @@ pub struct Options {
 pub fn parse(args: &[String]) -> Result<Options, String> {
     let mut o = Options {
         dry_run: false,
+        no_setup: false,
         fail_fast: false,
         skip: Vec::new(),
         timeout: Duration::from_secs(20 * 60),
@@ -47,6 +50,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--dry-run" => o.dry_run = true,
+            "--no-setup" => o.no_setup = true,
             "--fail-fast" => o.fail_fast = true,
             "--skip" => {
                 let list = it.next().ok_or("--skip needs a list of steps")?;
@@ -165,14 +169,110 @@ pub fn plan_matrix(host: &str, pythons: &[PythonRun], suite: &Suite) -> Vec<Step
         .map(|p| Step {
             kind: "matrix",
             target: host.to_owned(),
-            python: p.label.clone(),
+            python: format!("{}; pre-generated bindings", p.label),
             action: match &p.unusable {
                 Some(why) => Action::Skip {
                     reason: why.clone(),
                     install: Vec::new(),
                 },
-                None => Action::Run(vec![(Cmd::cargo(&args).envs(p.selector.clone()), false)]),
+                // The pre-generated file is tested on the versions it was generated from; the
+                // default leg and the unstable root's use bindgen.
+                None => Action::Run(vec![(
+                    Cmd::cargo(&args).envs(p.selector.clone()).envs([(
+                        "PYHOST_BINDINGS".to_owned(),
+                        Some("pre-generated".to_owned()),
+                    )]),
+                    false,
+                )]),
             },
+        })
+        .collect()
+}
+
+/// One leg in the Debian unstable root (`crate::sid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnstableLeg {
+    /// `3.14`, or `3.14d` for the debug build.
+    pub python: &'static str,
+    /// The variables that select the Python and the bindings.
+    pub vars: &'static [(&'static str, &'static str)],
+    /// What the leg shows, for the summary.
+    pub note: &'static str,
+    /// Runs everything `cargo test --workspace` runs (doc and compile-fail tests, the
+    /// datadog-checks-base venv), not only the Python-dependent suite.
+    pub full: bool,
+}
+
+/// CPython 3.14 and 3.15 and their debug builds. Between them the legs use the pre-generated
+/// bindings (3.14) and bindgen alone, with the pre-generated file forbidden (3.15): a new
+/// CPython needs no entry in it.
+pub const UNSTABLE_LEGS: &[UnstableLeg] = &[
+    UnstableLeg {
+        python: "3.14",
+        vars: &[
+            ("PYHOST_PYTHON_VERSION", "3.14"),
+            ("PYHOST_BINDINGS", "pre-generated"),
+        ],
+        note: "pre-generated bindings, the whole workspace",
+        full: true,
+    },
+    UnstableLeg {
+        python: "3.15",
+        vars: &[
+            ("PYHOST_PYTHON_VERSION", "3.15"),
+            ("PYHOST_BINDINGS", "bindgen"),
+        ],
+        note: "bindgen only, the pre-generated file forbidden",
+        full: false,
+    },
+    UnstableLeg {
+        python: "3.14d",
+        vars: &[("PYHOST_PYTHON_VERSION", "3.14d")],
+        note: "debug build",
+        full: false,
+    },
+    UnstableLeg {
+        python: "3.15d",
+        vars: &[("PYHOST_PYTHON_VERSION", "3.15d")],
+        note: "debug build",
+        full: false,
+    },
+];
+
+/// The steps in the Debian unstable root: skipped, with the command that makes it, when it
+/// is not ready.
+pub fn plan_unstable(host: &str, ready: &Result<(), String>, suite: &Suite) -> Vec<Step> {
+    UNSTABLE_LEGS
+        .iter()
+        .map(|leg| {
+            let minor: u8 = leg
+                .python
+                .trim_end_matches('d')
+                .trim_start_matches("3.")
+                .parse()
+                .unwrap_or(0);
+            let version = crate::sid::version(minor).unwrap_or_else(|| leg.python.to_owned());
+            let debug = if leg.python.ends_with('d') { "d" } else { "" };
+            let mut args = vec!["test".to_owned(), "--no-fail-fast".to_owned()];
+            if leg.full {
+                // The benchmarks build PyO3, which wants a `python3`: `cargo xtask bench` runs
+                // them on the default Python.
+                args.extend(["--workspace", "--exclude", "pyhost-benches"].map(String::from));
+            } else {
+                args.extend(suite.args());
+            }
+            Step {
+                kind: "unstable",
+                target: host.to_owned(),
+                python: format!("{version}{debug} (Debian unstable; {})", leg.note),
+                action: match ready {
+                    Ok(()) => Action::Run(vec![(crate::sid::cmd(leg.vars, "cargo", &args), false)]),
+                    Err(why) => Action::Skip {
+                        reason: why.clone(),
+                        install: vec![crate::sid::make_command()],
+                    },
+                },
+            }
         })
         .collect()
 }
@@ -325,7 +425,7 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
         .unwrap_or_else(|_| "xtask".into());
     steps.push(Step {
         kind: "bindings",
-        target: crate::bindings::TARGETS
+        target: pyhost_build::fallback::TARGETS
             .iter()
             .map(|t| t.split('-').next().unwrap_or(t))
             .collect::<Vec<_>>()
@@ -335,14 +435,21 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
             pyhost_build::MIN_MINOR,
             pyhost_build::MAX_TESTED_MINOR
         ),
-        action: Action::Run(vec![(
-            Cmd {
-                program: exe.clone(),
-                args: vec!["bindings".into(), "--check".into()],
-                env: Vec::new(),
+        action: match crate::sid::ready() {
+            Ok(()) => Action::Run(vec![(
+                Cmd {
+                    program: exe.clone(),
+                    args: vec!["bindings".into(), "--check".into()],
+                    env: Vec::new(),
+                },
+                false,
+            )]),
+            // 3.14's and 3.15's headers come from the root.
+            Err(why) => Action::Skip {
+                reason: why,
+                install: vec![crate::sid::make_command()],
             },
-            false,
-        )]),
+        },
     });
     steps.push(plan_default(host, &survey.default));
     let pythons: Vec<PythonRun> = survey
@@ -351,6 +458,7 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
         .map(PythonRun::from_candidate)
         .collect();
     steps.extend(plan_matrix(host, &pythons, suite));
+    steps.extend(plan_unstable(host, &crate::sid::ready(), suite));
     for t in CROSS_TARGETS {
         let statuses = t.check_all(&env, host, true, true);
         let python = t
@@ -394,12 +502,19 @@ enum Outcome {
 /// The command.
 pub fn run(args: &[String]) -> Result<(), String> {
     let opts = parse(args)?;
+    let mut notes: Vec<String> = Vec::new();
+    if !opts.dry_run && !opts.no_setup {
+        println!("cargo xtask test: installing what the suite needs (cargo xtask setup)...");
+        for n in crate::setup::ensure().notes {
+            notes.push(format!("setup: {n}"));
+        }
+    }
     let host = util::host_triple();
     let env = Env::from_process();
     println!("cargo xtask test: surveying the Pythons on this machine...");
     let survey = candidates::survey(&env, &Target::from_triple(&host, &host));
     let suite = Suite::of_workspace()?;
-    let steps = plan(&opts, &host, &survey, &suite);
+    let mut steps = plan(&opts, &host, &survey, &suite);
 
     let target_dir = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| util::workspace_root().join("target").display().to_string());
@@ -449,8 +564,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
 
+    // The legs in the Debian unstable root need its mounts.
+    if steps
+        .iter()
+        .any(|s| s.kind == "unstable" && matches!(s.action, Action::Run(_)))
+    {
+        if let Err(e) = crate::sid::mount() {
+            for s in steps.iter_mut().filter(|s| s.kind == "unstable") {
+                s.action = Action::Fail(format!("cannot mount into the Debian unstable root: {e}"));
+            }
+        }
+    }
+
     let mut results: Vec<(Outcome, Duration)> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
     let mut stop = false;
     let total = Instant::now();
     for (i, s) in steps.iter().enumerate() {
@@ -662,6 +788,10 @@ mod tests {
                 (
                     "PYHOST_PYTHON".to_owned(),
                     Some("/py/3.9.18/bin/python3.9".to_owned())
+                ),
+                (
+                    "PYHOST_BINDINGS".to_owned(),
+                    Some("pre-generated".to_owned())
                 )
             ]
         );
@@ -687,6 +817,33 @@ mod tests {
                 },
             })
             .collect()
+    }
+
+    #[test]
+    fn unstable_legs_run_in_the_root_or_say_how_to_make_it() {
+        let steps = plan_unstable(HOST, &Err("no root".into()), &suite());
+        assert_eq!(steps.len(), UNSTABLE_LEGS.len());
+        let Action::Skip { reason, install } = &steps[0].action else {
+            panic!("{:?}", steps[0]);
+        };
+        assert_eq!(reason, "no root");
+        assert!(
+            install[0].contains("debootstrap --variant=minbase"),
+            "{install:?}"
+        );
+        let steps = plan_unstable(HOST, &Ok(()), &suite());
+        let lines: Vec<String> = steps
+            .iter()
+            .map(|s| match &s.action {
+                Action::Run(cmds) => cmds[0].0.args.join(" "),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(lines[0].contains("PYHOST_PYTHON_VERSION=3.14 PYHOST_BINDINGS=pre-generated cargo test --no-fail-fast --workspace --exclude pyhost-benches"), "{}", lines[0]);
+        assert!(lines[1].contains("PYHOST_PYTHON_VERSION=3.15 PYHOST_BINDINGS=bindgen cargo test --no-fail-fast -p pyhost-sys -p pyhost --lib --test raw"), "{}", lines[1]);
+        assert!(lines[2].contains("PYHOST_PYTHON_VERSION=3.14d cargo test"));
+        assert!(lines[3].contains("PYHOST_PYTHON_VERSION=3.15d cargo test"));
+        assert!(lines.iter().all(|l| l.contains(" /usr/bin/env -i -C ")));
     }
 
     #[test]
