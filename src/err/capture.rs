@@ -4,11 +4,11 @@
 //! be read is skipped and the secondary error cleared, never left set.
 
 use std::collections::HashSet;
-use std::ffi::CStr;
 use std::ptr::NonNull;
 
 use super::{CauseKind, ExceptionKind, Frame, PyErr, PyErrInner, Raise, SyntaxLocation};
-use crate::{Object, Python, ffi, types::Any};
+use crate::types::{Any, Interned};
+use crate::{Object, Python, ffi};
 
 /// Deepest cause chain recorded.
 const MAX_CHAIN: usize = 16;
@@ -70,18 +70,18 @@ fn capture_inner(value: Object<'_, Any>, depth: usize, seen: &mut HashSet<usize>
     let syntax = syntax_of(ptr);
     let mut cause = None;
     if depth < MAX_CHAIN {
-        let explicit = getattr(ptr, c"__cause__").filter(|c| !is_none(c.as_ptr()));
+        let explicit = getattr(ptr, attr!("__cause__")).filter(|c| !is_none(c.as_ptr()));
         let chained = match explicit {
             Some(c) => Some((CauseKind::Cause, c)),
             None => {
-                let suppress = getattr(ptr, c"__suppress_context__")
+                let suppress = getattr(ptr, attr!("__suppress_context__"))
                     // SAFETY: live object, GIL held.
                     .is_some_and(|s| unsafe { ffi::PyObject_IsTrue(s.as_ptr()) } == 1);
                 clear();
                 if suppress {
                     None
                 } else {
-                    getattr(ptr, c"__context__")
+                    getattr(ptr, attr!("__context__"))
                         .filter(|c| !is_none(c.as_ptr()))
                         .map(|c| (CauseKind::Context, c))
                 }
@@ -121,7 +121,7 @@ fn kind_of(value: &Object<'_, Any>) -> ExceptionKind {
         )
     };
     if matches(system_exit) {
-        let code = match getattr(ptr, c"code") {
+        let code = match getattr(ptr, attr!("code")) {
             None => 0,
             Some(c) if is_none(c.as_ptr()) => 0,
             Some(c) => {
@@ -143,17 +143,18 @@ fn kind_of(value: &Object<'_, Any>) -> ExceptionKind {
 
 fn frames_of(ptr: *mut ffi::PyObject) -> Vec<Frame> {
     let mut frames = Vec::new();
-    let mut tb = getattr(ptr, c"__traceback__");
+    let mut tb = getattr(ptr, attr!("__traceback__"));
     while let Some(t) = tb.take() {
         if is_none(t.as_ptr()) {
             break;
         }
-        let line = getattr(t.as_ptr(), c"tb_lineno").and_then(|l| int_of(l.as_ptr()));
-        let code = getattr(t.as_ptr(), c"tb_frame").and_then(|f| getattr(f.as_ptr(), c"f_code"));
+        let line = getattr(t.as_ptr(), attr!("tb_lineno")).and_then(|l| int_of(l.as_ptr()));
+        let code = getattr(t.as_ptr(), attr!("tb_frame"))
+            .and_then(|f| getattr(f.as_ptr(), attr!("f_code")));
         let (file, function) = match &code {
             Some(c) => (
-                getattr(c.as_ptr(), c"co_filename").and_then(|f| str_of(f.as_ptr())),
-                getattr(c.as_ptr(), c"co_name").and_then(|f| str_of(f.as_ptr())),
+                getattr(c.as_ptr(), attr!("co_filename")).and_then(|f| str_of(f.as_ptr())),
+                getattr(c.as_ptr(), attr!("co_name")).and_then(|f| str_of(f.as_ptr())),
             ),
             None => (None, None),
         };
@@ -165,7 +166,7 @@ fn frames_of(ptr: *mut ffi::PyObject) -> Vec<Frame> {
         if frames.len() > MAX_FRAMES {
             frames.remove(0);
         }
-        tb = getattr(t.as_ptr(), c"tb_next");
+        tb = getattr(t.as_ptr(), attr!("tb_next"));
     }
     clear();
     frames
@@ -176,20 +177,20 @@ fn syntax_of(ptr: *mut ffi::PyObject) -> Option<SyntaxLocation> {
     if unsafe { ffi::PyErr_GivenExceptionMatches(ptr, ffi::PyExc_SyntaxError) } == 0 {
         return None;
     }
-    let field = |name: &CStr| getattr(ptr, name).filter(|v| !is_none(v.as_ptr()));
+    let field = |name: &'static Interned| getattr(ptr, name).filter(|v| !is_none(v.as_ptr()));
     let loc = SyntaxLocation {
-        file: field(c"filename")
+        file: field(attr!("filename"))
             .and_then(|f| str_of(f.as_ptr()))
             .unwrap_or_default(),
-        line: field(c"lineno")
+        line: field(attr!("lineno"))
             .and_then(|l| int_of(l.as_ptr()))
             .and_then(|l| u32::try_from(l).ok())
             .unwrap_or(0),
-        offset: field(c"offset")
+        offset: field(attr!("offset"))
             .and_then(|l| int_of(l.as_ptr()))
             .and_then(|l| u32::try_from(l).ok()),
-        text: field(c"text").and_then(|t| str_of(t.as_ptr())),
-        msg: field(c"msg").and_then(|t| str_of(t.as_ptr())),
+        text: field(attr!("text")).and_then(|t| str_of(t.as_ptr())),
+        msg: field(attr!("msg")).and_then(|t| str_of(t.as_ptr())),
     };
     clear();
     Some(loc)
@@ -197,8 +198,8 @@ fn syntax_of(ptr: *mut ffi::PyObject) -> Option<SyntaxLocation> {
 
 /// `module.QualName` of a class, without the module for builtins.
 pub(crate) fn qualified_name(class: *mut ffi::PyObject) -> String {
-    let qual = getattr(class, c"__qualname__").and_then(|q| str_of(q.as_ptr()));
-    let module = getattr(class, c"__module__").and_then(|m| str_of(m.as_ptr()));
+    let qual = getattr(class, attr!("__qualname__")).and_then(|q| str_of(q.as_ptr()));
+    let module = getattr(class, attr!("__module__")).and_then(|m| str_of(m.as_ptr()));
     clear();
     let qual = qual.unwrap_or_else(|| "<unknown>".into());
     match module.as_deref() {
@@ -213,11 +214,25 @@ pub(crate) fn type_name_of(obj: *mut ffi::PyObject) -> String {
     qualified_name(unsafe { ffi::Py_TYPE(obj) }.cast())
 }
 
-fn getattr<'a>(obj: *mut ffi::PyObject, name: &CStr) -> Option<Object<'a, Any>> {
+/// An attribute name, interned once: lookups by an interned name hit CPython's type cache,
+/// where a fresh string from `PyObject_GetAttrString` misses it every time (and the cache keeps
+/// the last such string of each slot alive).
+macro_rules! attr {
+    ($name:literal) => {{
+        static NAME: Interned = Interned::new($name);
+        &NAME
+    }};
+}
+use attr;
+
+fn getattr<'a>(obj: *mut ffi::PyObject, name: &'static Interned) -> Option<Object<'a, Any>> {
+    // SAFETY: GIL held (callers).
+    let py = unsafe { Python::assume_gil_acquired() };
+    let name = name.get(py);
     // SAFETY: live object, GIL held (callers). The returned handle is only used inside the
     // current capture, while the GIL stays held; a failure is cleared.
     unsafe {
-        let v = ffi::PyObject_GetAttrString(obj, name.as_ptr());
+        let v = ffi::PyObject_GetAttr(obj, name.as_ptr());
         match NonNull::new(v) {
             Some(v) => Some(Object::from_owned_ptr(Python::assume_gil_acquired(), v)),
             None => {
