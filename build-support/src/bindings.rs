@@ -27,12 +27,16 @@ const PRIVATE_FUNCTIONS: &str = "_Py_(Dealloc|IsFinalizing|IncRef|DecRef|NewRef|
     _PyBytes_Resize";
 
 /// Functions left out of the bindings: those taking a `va_list` (its type differs between
-/// targets and pyhost never passes one), and the reference-count macros, whose `static inline`
+/// targets and pyhost never passes one); the reference-count macros, whose `static inline`
 /// versions have another signature in debug builds (`Py_DECREF(file, line, op)`) and which
-/// pyhost-sys implements in Rust (`inline.rs`) and as shims (`pyhost_sys_shim_Py_DECREF`).
+/// pyhost-sys implements in Rust (`inline.rs`) and as shims (`pyhost_sys_shim_Py_DECREF`);
+/// and `static inline` functions deprecated in a supported version, whose C wrappers would
+/// warn (`cargo xtask bindings --check` compiles the wrappers with such warnings as errors).
 #[cfg(feature = "bindgen")]
 const BLOCKED_FUNCTIONS: &str = "PyOS_vsnprintf|Py(Err|Unicode|Bytes)_FromFormatV|PyErr_FormatV|\
-    PyArg_Va[A-Za-z]*|Py_VaBuildValue|Py_X?(INCREF|DECREF)";
+    PyArg_Va[A-Za-z]*|Py_VaBuildValue|Py_X?(INCREF|DECREF)|\
+    PyCode_New|PyCode_NewWithPosOnlyArgs|PyCode_GetFirstFree|Py_UNICODE_(COPY|FILL)|\
+    PyUnicode_(AS_DATA|AS_UNICODE|GET_DATA_SIZE|GET_SIZE|WSTR_LENGTH)|PyWeakref_GET_OBJECT";
 
 /// Types left out of the bindings because they differ between targets: pyhost-sys declares
 /// them by hand, per target, in its `target` module (`wchar_t`), or never needs them.

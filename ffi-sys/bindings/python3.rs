@@ -11901,20 +11901,6 @@ unsafe extern "C" {
         element: *mut PyObject,
     ) -> ::std::os::raw::c_int;
     pub fn PyUnicode_IsIdentifier(s: *mut PyObject) -> ::std::os::raw::c_int;
-    #[cfg(all(py_3_9, not(py_3_11)))]
-    #[link_name = "Py_UNICODE_COPY__pyhost_sys"]
-    pub fn Py_UNICODE_COPY(
-        target: *mut Py_UNICODE,
-        source: *const Py_UNICODE,
-        length: Py_ssize_t,
-    );
-    #[cfg(all(py_3_9, not(py_3_11)))]
-    #[link_name = "Py_UNICODE_FILL__pyhost_sys"]
-    pub fn Py_UNICODE_FILL(
-        target: *mut Py_UNICODE,
-        value: Py_UNICODE,
-        length: Py_ssize_t,
-    );
     #[cfg(py_3_12)]
     #[link_name = "Py_UNICODE_IS_SURROGATE__pyhost_sys"]
     pub fn Py_UNICODE_IS_SURROGATE(ch: Py_UCS4) -> ::std::os::raw::c_int;
@@ -12024,21 +12010,6 @@ unsafe extern "C" {
     ) -> *mut Py_UNICODE;
     #[cfg(not(py_3_10))]
     pub fn PyUnicode_GetMax() -> Py_UNICODE;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    #[link_name = "PyUnicode_WSTR_LENGTH__pyhost_sys"]
-    pub fn PyUnicode_WSTR_LENGTH(op: *mut PyObject) -> Py_ssize_t;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    #[link_name = "PyUnicode_GET_SIZE__pyhost_sys"]
-    pub fn PyUnicode_GET_SIZE(op: *mut PyObject) -> Py_ssize_t;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    #[link_name = "PyUnicode_GET_DATA_SIZE__pyhost_sys"]
-    pub fn PyUnicode_GET_DATA_SIZE(op: *mut PyObject) -> Py_ssize_t;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    #[link_name = "PyUnicode_AS_UNICODE__pyhost_sys"]
-    pub fn PyUnicode_AS_UNICODE(op: *mut PyObject) -> *mut Py_UNICODE;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    #[link_name = "PyUnicode_AS_DATA__pyhost_sys"]
-    pub fn PyUnicode_AS_DATA(op: *mut PyObject) -> *const ::std::os::raw::c_char;
     #[cfg(py_3_14)]
     pub fn PyUnicodeWriter_Create(length: Py_ssize_t) -> *mut PyUnicodeWriter;
     #[cfg(py_3_14)]
@@ -13433,9 +13404,6 @@ unsafe extern "C" {
     #[link_name = "PyUnstable_Code_GetFirstFree__pyhost_sys"]
     pub fn PyUnstable_Code_GetFirstFree(op: *mut PyCodeObject) -> ::std::os::raw::c_int;
     #[cfg(py_3_12)]
-    #[link_name = "PyCode_GetFirstFree__pyhost_sys"]
-    pub fn PyCode_GetFirstFree(op: *mut PyCodeObject) -> ::std::os::raw::c_int;
-    #[cfg(py_3_12)]
     pub fn PyUnstable_Code_New(
         arg1: ::std::os::raw::c_int,
         arg2: ::std::os::raw::c_int,
@@ -13475,127 +13443,6 @@ unsafe extern "C" {
         arg16: ::std::os::raw::c_int,
         arg17: *mut PyObject,
         arg18: *mut PyObject,
-    ) -> *mut PyCodeObject;
-    #[cfg(py_3_12)]
-    #[link_name = "PyCode_New__pyhost_sys"]
-    pub fn PyCode_New(
-        a: ::std::os::raw::c_int,
-        b: ::std::os::raw::c_int,
-        c: ::std::os::raw::c_int,
-        d: ::std::os::raw::c_int,
-        e: ::std::os::raw::c_int,
-        f: *mut PyObject,
-        g: *mut PyObject,
-        h: *mut PyObject,
-        i: *mut PyObject,
-        j: *mut PyObject,
-        k: *mut PyObject,
-        l: *mut PyObject,
-        m: *mut PyObject,
-        n: *mut PyObject,
-        o: ::std::os::raw::c_int,
-        p: *mut PyObject,
-        q: *mut PyObject,
-    ) -> *mut PyCodeObject;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    pub fn PyCode_New(
-        arg1: ::std::os::raw::c_int,
-        arg2: ::std::os::raw::c_int,
-        arg3: ::std::os::raw::c_int,
-        arg4: ::std::os::raw::c_int,
-        arg5: ::std::os::raw::c_int,
-        arg6: *mut PyObject,
-        arg7: *mut PyObject,
-        arg8: *mut PyObject,
-        arg9: *mut PyObject,
-        arg10: *mut PyObject,
-        arg11: *mut PyObject,
-        arg12: *mut PyObject,
-        arg13: *mut PyObject,
-        arg14: *mut PyObject,
-        arg15: ::std::os::raw::c_int,
-        arg16: *mut PyObject,
-        arg17: *mut PyObject,
-    ) -> *mut PyCodeObject;
-    #[cfg(not(py_3_11))]
-    pub fn PyCode_New(
-        arg1: ::std::os::raw::c_int,
-        arg2: ::std::os::raw::c_int,
-        arg3: ::std::os::raw::c_int,
-        arg4: ::std::os::raw::c_int,
-        arg5: ::std::os::raw::c_int,
-        arg6: *mut PyObject,
-        arg7: *mut PyObject,
-        arg8: *mut PyObject,
-        arg9: *mut PyObject,
-        arg10: *mut PyObject,
-        arg11: *mut PyObject,
-        arg12: *mut PyObject,
-        arg13: *mut PyObject,
-        arg14: ::std::os::raw::c_int,
-        arg15: *mut PyObject,
-    ) -> *mut PyCodeObject;
-    #[cfg(py_3_12)]
-    #[link_name = "PyCode_NewWithPosOnlyArgs__pyhost_sys"]
-    pub fn PyCode_NewWithPosOnlyArgs(
-        a: ::std::os::raw::c_int,
-        poac: ::std::os::raw::c_int,
-        b: ::std::os::raw::c_int,
-        c: ::std::os::raw::c_int,
-        d: ::std::os::raw::c_int,
-        e: ::std::os::raw::c_int,
-        f: *mut PyObject,
-        g: *mut PyObject,
-        h: *mut PyObject,
-        i: *mut PyObject,
-        j: *mut PyObject,
-        k: *mut PyObject,
-        l: *mut PyObject,
-        m: *mut PyObject,
-        n: *mut PyObject,
-        o: ::std::os::raw::c_int,
-        p: *mut PyObject,
-        q: *mut PyObject,
-    ) -> *mut PyCodeObject;
-    #[cfg(all(py_3_11, not(py_3_12)))]
-    pub fn PyCode_NewWithPosOnlyArgs(
-        arg1: ::std::os::raw::c_int,
-        arg2: ::std::os::raw::c_int,
-        arg3: ::std::os::raw::c_int,
-        arg4: ::std::os::raw::c_int,
-        arg5: ::std::os::raw::c_int,
-        arg6: ::std::os::raw::c_int,
-        arg7: *mut PyObject,
-        arg8: *mut PyObject,
-        arg9: *mut PyObject,
-        arg10: *mut PyObject,
-        arg11: *mut PyObject,
-        arg12: *mut PyObject,
-        arg13: *mut PyObject,
-        arg14: *mut PyObject,
-        arg15: *mut PyObject,
-        arg16: ::std::os::raw::c_int,
-        arg17: *mut PyObject,
-        arg18: *mut PyObject,
-    ) -> *mut PyCodeObject;
-    #[cfg(not(py_3_11))]
-    pub fn PyCode_NewWithPosOnlyArgs(
-        arg1: ::std::os::raw::c_int,
-        arg2: ::std::os::raw::c_int,
-        arg3: ::std::os::raw::c_int,
-        arg4: ::std::os::raw::c_int,
-        arg5: ::std::os::raw::c_int,
-        arg6: ::std::os::raw::c_int,
-        arg7: *mut PyObject,
-        arg8: *mut PyObject,
-        arg9: *mut PyObject,
-        arg10: *mut PyObject,
-        arg11: *mut PyObject,
-        arg12: *mut PyObject,
-        arg13: *mut PyObject,
-        arg14: *mut PyObject,
-        arg15: ::std::os::raw::c_int,
-        arg16: *mut PyObject,
     ) -> *mut PyCodeObject;
     pub fn PyCode_NewEmpty(
         filename: *const ::std::os::raw::c_char,
@@ -14515,9 +14362,6 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
     #[cfg(py_3_14)]
     pub fn PyWeakref_IsDead(ref_: *mut PyObject) -> ::std::os::raw::c_int;
-    #[cfg(all(py_3_11, not(py_3_15)))]
-    #[link_name = "PyWeakref_GET_OBJECT__pyhost_sys"]
-    pub fn PyWeakref_GET_OBJECT(ref_obj: *mut PyObject) -> *mut PyObject;
     #[cfg(py_3_9)]
     pub static PyStructSequence_UnnamedField: *const ::std::os::raw::c_char;
     #[cfg(not(py_3_9))]

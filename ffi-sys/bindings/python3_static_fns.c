@@ -36,12 +36,6 @@ PyObject * _Py_XNewRef__pyhost_sys(PyObject *obj) { return _Py_XNewRef(obj); }
 #if PY_VERSION_HEX >= 0x03090000
 int PyType_HasFeature__pyhost_sys(PyTypeObject *type, unsigned long feature) { return PyType_HasFeature(type, feature); }
 #endif
-#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
-void Py_UNICODE_COPY__pyhost_sys(Py_UNICODE *target, const Py_UNICODE *source, Py_ssize_t length) { Py_UNICODE_COPY(target, source, length); }
-#endif
-#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
-void Py_UNICODE_FILL__pyhost_sys(Py_UNICODE *target, Py_UNICODE value, Py_ssize_t length) { Py_UNICODE_FILL(target, value, length); }
-#endif
 #if PY_VERSION_HEX >= 0x030B0000
 int PyType_Check__pyhost_sys(PyObject *op) { return PyType_Check(op); }
 #endif
@@ -129,21 +123,6 @@ Py_UCS4 PyUnicode_MAX_CHAR_VALUE__pyhost_sys(PyObject *op) { return PyUnicode_MA
 #if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030C0000)
 int PyUnicode_READY__pyhost_sys(PyObject *op) { return PyUnicode_READY(op); }
 #endif
-#if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030C0000)
-Py_ssize_t PyUnicode_WSTR_LENGTH__pyhost_sys(PyObject *op) { return PyUnicode_WSTR_LENGTH(op); }
-#endif
-#if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030C0000)
-Py_ssize_t PyUnicode_GET_SIZE__pyhost_sys(PyObject *op) { return PyUnicode_GET_SIZE(op); }
-#endif
-#if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030C0000)
-Py_ssize_t PyUnicode_GET_DATA_SIZE__pyhost_sys(PyObject *op) { return PyUnicode_GET_DATA_SIZE(op); }
-#endif
-#if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030C0000)
-Py_UNICODE * PyUnicode_AS_UNICODE__pyhost_sys(PyObject *op) { return PyUnicode_AS_UNICODE(op); }
-#endif
-#if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030C0000)
-const char * PyUnicode_AS_DATA__pyhost_sys(PyObject *op) { return PyUnicode_AS_DATA(op); }
-#endif
 #if PY_VERSION_HEX >= 0x030C0000
 int PyUnicode_READY__pyhost_sys(PyObject *_unused_op) { return PyUnicode_READY(_unused_op); }
 #endif
@@ -191,6 +170,24 @@ int PyCFunction_GET_FLAGS__pyhost_sys(PyObject *func) { return PyCFunction_GET_F
 #endif
 #if PY_VERSION_HEX >= 0x030B0000
 PyTypeObject * PyCFunction_GET_CLASS__pyhost_sys(PyObject *func_obj) { return PyCFunction_GET_CLASS(func_obj); }
+#endif
+#if !(PY_VERSION_HEX >= 0x030C0000)
+Py_ssize_t PyVectorcall_NARGS__pyhost_sys(size_t n) { return PyVectorcall_NARGS(n); }
+#endif
+#if !(PY_VERSION_HEX >= 0x03090000)
+PyObject * _PyObject_Vectorcall__pyhost_sys(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) { return _PyObject_Vectorcall(callable, args, nargsf, kwnames); }
+#endif
+#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
+vectorcallfunc PyVectorcall_Function__pyhost_sys(PyObject *callable) { return PyVectorcall_Function(callable); }
+#endif
+#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
+PyObject * PyObject_Vectorcall__pyhost_sys(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) { return PyObject_Vectorcall(callable, args, nargsf, kwnames); }
+#endif
+#if !(PY_VERSION_HEX >= 0x030B0000)
+PyObject * _PyObject_CallNoArg__pyhost_sys(PyObject *func) { return _PyObject_CallNoArg(func); }
+#endif
+#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
+PyObject * PyObject_CallOneArg__pyhost_sys(PyObject *func, PyObject *arg) { return PyObject_CallOneArg(func, arg); }
 #endif
 #if PY_VERSION_HEX >= 0x030D0000
 int PyMonitoring_FirePyStartEvent__pyhost_sys(PyMonitoringState *state, PyObject *codelike, int32_t offset) { return PyMonitoring_FirePyStartEvent(state, codelike, offset); }
@@ -283,40 +280,10 @@ Py_ssize_t PyCode_GetNumFree__pyhost_sys(PyCodeObject *op) { return PyCode_GetNu
 int PyUnstable_Code_GetFirstFree__pyhost_sys(PyCodeObject *op) { return PyUnstable_Code_GetFirstFree(op); }
 #endif
 #if PY_VERSION_HEX >= 0x030C0000
-int PyCode_GetFirstFree__pyhost_sys(PyCodeObject *op) { return PyCode_GetFirstFree(op); }
-#endif
-#if PY_VERSION_HEX >= 0x030C0000
-PyCodeObject * PyCode_New__pyhost_sys(int a, int b, int c, int d, int e, PyObject *f, PyObject *g, PyObject *h, PyObject *i, PyObject *j, PyObject *k, PyObject *l, PyObject *m, PyObject *n, int o, PyObject *p, PyObject *q) { return PyCode_New(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q); }
-#endif
-#if PY_VERSION_HEX >= 0x030C0000
-PyCodeObject * PyCode_NewWithPosOnlyArgs__pyhost_sys(int a, int poac, int b, int c, int d, int e, PyObject *f, PyObject *g, PyObject *h, PyObject *i, PyObject *j, PyObject *k, PyObject *l, PyObject *m, PyObject *n, int o, PyObject *p, PyObject *q) { return PyCode_NewWithPosOnlyArgs(a, poac, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q); }
-#endif
-#if PY_VERSION_HEX >= 0x030C0000
 PyObject * PyCell_GET__pyhost_sys(PyObject *op) { return PyCell_GET(op); }
 #endif
 #if PY_VERSION_HEX >= 0x030C0000
 void PyCell_SET__pyhost_sys(PyObject *op, PyObject *value) { PyCell_SET(op, value); }
-#endif
-#if PY_VERSION_HEX >= 0x030B0000 && !(PY_VERSION_HEX >= 0x030F0000)
-PyObject * PyWeakref_GET_OBJECT__pyhost_sys(PyObject *ref_obj) { return PyWeakref_GET_OBJECT(ref_obj); }
-#endif
-#if !(PY_VERSION_HEX >= 0x030C0000)
-Py_ssize_t PyVectorcall_NARGS__pyhost_sys(size_t n) { return PyVectorcall_NARGS(n); }
-#endif
-#if !(PY_VERSION_HEX >= 0x03090000)
-PyObject * _PyObject_Vectorcall__pyhost_sys(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) { return _PyObject_Vectorcall(callable, args, nargsf, kwnames); }
-#endif
-#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
-vectorcallfunc PyVectorcall_Function__pyhost_sys(PyObject *callable) { return PyVectorcall_Function(callable); }
-#endif
-#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
-PyObject * PyObject_Vectorcall__pyhost_sys(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) { return PyObject_Vectorcall(callable, args, nargsf, kwnames); }
-#endif
-#if !(PY_VERSION_HEX >= 0x030B0000)
-PyObject * _PyObject_CallNoArg__pyhost_sys(PyObject *func) { return _PyObject_CallNoArg(func); }
-#endif
-#if PY_VERSION_HEX >= 0x03090000 && !(PY_VERSION_HEX >= 0x030B0000)
-PyObject * PyObject_CallOneArg__pyhost_sys(PyObject *func, PyObject *arg) { return PyObject_CallOneArg(func, arg); }
 #endif
 #if PY_VERSION_HEX >= 0x03090000
 PyObject * PyObject_CallMethodNoArgs__pyhost_sys(PyObject *self, PyObject *name) { return PyObject_CallMethodNoArgs(self, name); }

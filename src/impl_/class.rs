@@ -153,10 +153,20 @@ impl<T: Class> LazyType<T> {
     /// switch threads), so it is not done under a lock: two threads may both create a type,
     /// and the first one stored wins. No instance of the losing type is ever made.
     fn get_or_create<'py>(&'static self, py: Python<'py>) -> Result<Object<'py, Type>> {
+        self.get_or_create_in(py, None)
+    }
+
+    /// As [`LazyType::get_or_create`]; a type created now is named after `module` (the one it
+    /// is being added to) unless the class declares its own.
+    pub(crate) fn get_or_create_in<'py>(
+        &'static self,
+        py: Python<'py>,
+        module: Option<&str>,
+    ) -> Result<Object<'py, Type>> {
         if let Some(t) = self.cell.get() {
             return Ok(t.bind(py).to_owned());
         }
-        let created = create_type::<T>(py)?;
+        let created = create_type::<T>(py, module)?;
         let _ = self.cell.set(created.unbind());
         Ok(self.cell.get().expect("set above").bind(py).to_owned())
     }
@@ -705,8 +715,10 @@ fn create_instance<'py, T: Class>(
 // ---------------------------------------------------------------------------------------------
 // The type object
 
-/// Creates the heap type of `T`.
-fn create_type<T: Class>(py: Python<'_>) -> Result<Object<'_, Type>> {
+/// Creates the heap type of `T`, named `module.Name`: the module the class declares, else
+/// `module` (the one it is being added to), else `builtins`. CPython 3.12+ warns
+/// (`DeprecationWarning`) about a type whose name has no module.
+fn create_type<'py, T: Class>(py: Python<'py>, module: Option<&str>) -> Result<Object<'py, Type>> {
     const {
         assert!(
             std::mem::align_of::<ClassObject<T>>() <= 16,
@@ -719,10 +731,8 @@ fn create_type<T: Class>(py: Python<'_>) -> Result<Object<'_, Type>> {
             CString::new(s).map_err(|_| Error::value_error("class name or doc has a NUL byte"))?;
         Ok(Box::leak(c.into_boxed_c_str()))
     };
-    let name = leak(match T::MODULE {
-        Some(m) => format!("{m}.{}", T::NAME),
-        None => T::NAME.to_owned(),
-    })?;
+    let module = T::MODULE.or(module).unwrap_or("builtins");
+    let name = leak(format!("{module}.{}", T::NAME))?;
     let doc = match items.new {
         Some((_, sig)) => format!("{}{sig}\n--\n\n{}", T::NAME, T::DOC),
         None => T::DOC.to_owned(),
@@ -856,10 +866,15 @@ unsafe extern "C" fn dealloc<T: Class>(obj: *mut ffi::PyObject) {
 /// # Safety
 /// The GIL is held; `report` is a live object.
 pub(crate) unsafe fn run_in_dealloc(report: *mut ffi::PyObject, f: impl FnOnce()) {
-    // SAFETY: GIL held (caller). The fetched exception (owned references or NULL) is put back
-    // unchanged after `f`; an error raised by `f` is consumed by WriteUnraisable first.
+    // SAFETY: GIL held (caller). The taken exception (an owned reference, or NULL) is put
+    // back unchanged after `f`; an error raised by `f` is consumed by WriteUnraisable first.
+    // 3.12+ has the single-object API (PyErr_Fetch/Restore are deprecated there).
     unsafe {
+        #[cfg(py_3_12)]
+        let saved = ffi::PyErr_GetRaisedException();
+        #[cfg(not(py_3_12))]
         let mut saved = [std::ptr::null_mut(); 3];
+        #[cfg(not(py_3_12))]
         ffi::PyErr_Fetch(&mut saved[0], &mut saved[1], &mut saved[2]);
         let rc: c_int = trampoline(|_py| {
             f();
@@ -868,6 +883,9 @@ pub(crate) unsafe fn run_in_dealloc(report: *mut ffi::PyObject, f: impl FnOnce()
         if rc != 0 {
             ffi::PyErr_WriteUnraisable(report);
         }
+        #[cfg(py_3_12)]
+        ffi::PyErr_SetRaisedException(saved);
+        #[cfg(not(py_3_12))]
         ffi::PyErr_Restore(saved[0], saved[1], saved[2]);
     }
 }

@@ -345,9 +345,10 @@ impl<'py> Object<'py, Module> {
     /// # Errors
     /// What creating the type object raises.
     pub fn add_class<T: Class>(&self) -> Result<()> {
-        let ty = T::type_object(self.py())?;
+        let name = self.getattr("__name__")?;
+        let ty = T::lazy_type().get_or_create_in(self.py(), Some(&name.extract::<String>()?))?;
         if T::MODULE.is_none() {
-            ty.setattr("__module__", self.getattr("__name__")?)?;
+            ty.setattr("__module__", name)?;
         }
         self.setattr(T::NAME, ty)
     }

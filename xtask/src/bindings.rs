@@ -117,6 +117,7 @@ pub fn regenerate() -> Result<(String, String), String> {
     let mut rust = Vec::new();
     let mut c = Vec::new();
     let mut origins = Vec::new();
+    let mut sources = Vec::new();
     let mut problems = Vec::new();
     for minor in MINORS {
         let src = match header_source(minor) {
@@ -154,6 +155,7 @@ pub fn regenerate() -> Result<(String, String), String> {
             src.origin,
             TARGETS.join(" and ")
         );
+        sources.push(src);
     }
     if !problems.is_empty() {
         return Err(format!("could not generate:\n  {}", problems.join("\n  ")));
@@ -180,7 +182,63 @@ pub fn regenerate() -> Result<(String, String), String> {
             .join(" "),
         merge::merge_c(&c)
     );
+    for src in &sources {
+        compile_wrappers(&merged_c, src)?;
+    }
     Ok((merged_rust, merged_c))
+}
+
+/// Compiles the merged `static inline` wrappers against one version's headers, with
+/// deprecation warnings as errors: no wrapper may use what that version deprecates.
+fn compile_wrappers(c: &str, src: &HeaderSource) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!(
+        "pyhost-xtask-wrappers-{}-{}",
+        std::process::id(),
+        src.config.version.minor
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join(fallback::C_FILE);
+    std::fs::write(&file, c).map_err(|e| e.to_string())?;
+    let mut cmd = std::process::Command::new("cc");
+    cmd.args([
+        "-fsyntax-only",
+        "-std=c11",
+        "-Werror=deprecated-declarations",
+    ])
+    .arg(format!(
+        "-I{}",
+        util::workspace_root().join("ffi-sys/shim").display()
+    ));
+    for d in &src.config.include_dirs {
+        cmd.arg(format!("-I{}", d.display()));
+    }
+    for (name, value) in bindings::defines(&src.config) {
+        cmd.arg(match value {
+            Some(v) => format!("-D{name}={v}"),
+            None => format!("-D{name}"),
+        });
+    }
+    let out = cmd
+        .arg(&file)
+        .output()
+        .map_err(|e| format!("cannot run cc: {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "the static inline wrappers do not compile cleanly against CPython {} ({}):\n{}\n\
+         Fix: add what is deprecated to BLOCKED_FUNCTIONS in pyhost_build::bindings",
+        src.config.version,
+        src.origin,
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("error"))
+            .take(10)
+            .collect::<Vec<_>>()
+            .join("\n")
+    ))
 }
 
 fn first_difference(a: &str, b: &str) -> String {
