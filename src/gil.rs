@@ -21,8 +21,28 @@
 //! registers itself before checking it, and [`crate::shutdown`] waits for registered
 //! acquisitions to end before finalizing, so no thread can be caught inside
 //! `PyEval_RestoreThread` while the interpreter finalizes (which on CPython ≤ 3.13 would
-//! terminate that thread). After finalization every acquisition returns
-//! [`Error::Finalized`](crate::Error::Finalized).
+//! terminate that thread, and from 3.14 hang it for ever). After finalization every
+//! acquisition returns [`Error::Finalized`](crate::Error::Finalized).
+//!
+//! # What it calls, per CPython version
+//!
+//! | step | 3.8-3.11 | 3.12-3.13 | 3.14-3.15 |
+//! |---|---|---|---|
+//! | first acquisition on a thread | `PyGILState_Ensure`, its count of 1 kept | same | same |
+//! | later acquisitions, and release | `PyEval_RestoreThread` / `PyEval_SaveThread` | same | same |
+//! | a thread Python already knows (a C callback) | `PyGILState_Ensure` / `Release` | same | same |
+//! | an exited thread's state | `PyThreadState_Clear` + `Delete` at the next acquisition | the same, after marking it unbound from its `PyGILState` slot | same |
+//! | [`crate::shutdown`] | waits for acquisitions, `Py_FinalizeEx` on any thread | the same up to 3.12; from 3.13 only on the starting thread | starting thread only |
+//!
+//! CPython 3.15 adds PEP 788's interpreter guards and `PyThreadState_Ensure`. pyhost does not
+//! use them for its kept states: an acquisition through them is a create-or-reuse like
+//! `PyGILState_Ensure` plus a guard, which blocks finalization while held, so a guard kept with
+//! a thread's state would hold `Py_FinalizeEx` until every thread that ever used Python has
+//! exited, and one taken per acquisition adds an interpreter-wide atomic count to the two calls
+//! a kept state costs. What the guards protect against, a thread entering while the
+//! interpreter finalizes, pyhost's own registry of acquisitions already rules out for every
+//! acquisition made through it: shutdown waits for those in progress, and later ones fail
+//! with `Error::Finalized` instead of entering.
 
 use std::cell::Cell;
 use std::marker::PhantomData;

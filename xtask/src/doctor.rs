@@ -88,6 +88,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         cross_target(t, &env, &host, &mut problems);
     }
 
+    unstable_root(&mut problems);
+
     // libclang.
     println!("\n== libclang (bindgen) ==");
     match pyhost_build::bindings::libclang_path() {
@@ -119,6 +121,54 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("no usable Python for the host (see above)".into());
     }
     Ok(())
+}
+
+/// The CPythons of the Debian unstable root that `cargo xtask test` runs its 3.14 and 3.15
+/// legs in (this machine's C library is too old for them).
+fn unstable_root(problems: &mut Vec<String>) {
+    let root = crate::sid::root();
+    println!(
+        "\n== Debian unstable root {} (the 3.14 and 3.15 legs of cargo xtask test) ==",
+        root.display()
+    );
+    if let Err(e) = crate::sid::ready() {
+        println!("not ready: {e}");
+        problems.push(format!(
+            "{e}: cargo xtask test skips its CPython 3.14 and 3.15 legs.\n   Fix: cargo xtask \
+             setup (as root), or by hand: {}",
+            crate::sid::make_command()
+        ));
+        return;
+    }
+    for leg in crate::test::UNSTABLE_LEGS {
+        let debug = leg.python.ends_with('d');
+        let minor: u8 = leg
+            .python
+            .trim_end_matches('d')
+            .trim_start_matches("3.")
+            .parse()
+            .unwrap_or(0);
+        let abi = if debug { "d" } else { "" };
+        let include = root.join(format!("usr/include/python3.{minor}{abi}"));
+        let lib = root.join(format!(
+            "usr/lib/x86_64-linux-gnu/libpython3.{minor}{abi}.so"
+        ));
+        let version = crate::sid::version(minor).unwrap_or_else(|| "?".into());
+        let found = |p: &Path| if p.exists() { "" } else { " (missing)" };
+        println!(
+            "  {version}{abi} ({}): headers {}{}, libpython {}{}; selected inside the root with {}",
+            leg.note,
+            include.display(),
+            found(&include),
+            lib.display(),
+            found(&lib),
+            leg.vars
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
 }
 
 /// `Python 3.11.2 from pkg-config python3-embed (…pc)` and where its library and headers are.

@@ -69,21 +69,24 @@ pub fn apt_install(packages: &[&str]) -> Result<(), String> {
         let _ = Command::new("apt-get")
             .args(["update", "-q"])
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .status();
+            .output();
     });
     println!("setup: apt-get install {}", todo.join(" "));
-    let status = Command::new("apt-get")
+    let out = Command::new("apt-get")
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&todo)
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
+        .output()
         .map_err(|e| format!("cannot run apt-get: {e}"))?;
-    if status.success() {
+    if out.status.success() {
         Ok(())
     } else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
         Err(format!(
-            "apt-get install {} failed ({status})",
-            todo.join(" ")
+            "apt-get install {} failed ({}): {}",
+            todo.join(" "),
+            out.status,
+            stderr.lines().rev().take(3).collect::<Vec<_>>().join(" | ")
         ))
     }
 }

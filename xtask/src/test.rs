@@ -228,13 +228,13 @@ pub const UNSTABLE_LEGS: &[UnstableLeg] = &[
     UnstableLeg {
         python: "3.14d",
         vars: &[("PYHOST_PYTHON_VERSION", "3.14d")],
-        note: "debug build",
+        note: "debug build, reference total measured",
         full: false,
     },
     UnstableLeg {
         python: "3.15d",
         vars: &[("PYHOST_PYTHON_VERSION", "3.15d")],
-        note: "debug build",
+        note: "debug build, reference total measured",
         full: false,
     },
 ];
