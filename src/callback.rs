@@ -11,12 +11,12 @@
 
 use std::os::raw::c_int;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::ptr::NonNull;
+
 use std::sync::OnceLock;
 
 use crate::gil::{Nested, drain_pending};
 use crate::types::Any;
-use crate::{Object, Python, Result, Unbound, ffi};
+use crate::{Object, Python, Result, Unbound, ffi, raw};
 
 /// What an entry point returns to C, and its error value.
 pub trait CallbackOutput: Copy {
@@ -96,20 +96,13 @@ static PANIC_EXCEPTION: OnceLock<Unbound<Any>> = OnceLock::new();
 /// `pyhost.PanicException`, created on first use.
 pub fn panic_exception(py: Python<'_>) -> crate::ExceptionType {
     let class = PANIC_EXCEPTION.get_or_init(|| {
-        // SAFETY: GIL held (token); the new class is checked.
-        unsafe {
-            let c = ffi::PyErr_NewExceptionWithDoc(
-                c"pyhost.PanicException".as_ptr(),
-                c"A Rust panic inside a function called from Python.".as_ptr(),
-                ffi::PyExc_BaseException,
-                std::ptr::null_mut(),
-            );
-            Object::<Any>::from_owned_ptr(
-                py,
-                NonNull::new(c).expect("creating pyhost.PanicException"),
-            )
-            .unbind()
-        }
+        raw::new_exception_class(
+            &raw::exception_class!(py, PyExc_BaseException),
+            c"pyhost.PanicException",
+            c"A Rust panic inside a function called from Python.",
+        )
+        .expect("creating pyhost.PanicException")
+        .unbind()
     });
     crate::ExceptionType::custom(&class.bind(py)).expect("PanicException is an exception class")
 }
@@ -118,9 +111,6 @@ pub fn panic_exception(py: Python<'_>) -> crate::ExceptionType {
 pub(crate) fn is_panic_exception(value: &Object<'_, Any>) -> bool {
     match PANIC_EXCEPTION.get() {
         None => false,
-        // SAFETY: live objects, GIL held (the handle proves it).
-        Some(class) => unsafe {
-            ffi::PyErr_GivenExceptionMatches(value.as_ptr(), class.as_ptr()) != 0
-        },
+        Some(class) => raw::exception_matches(value, &class.bind(value.py())),
     }
 }

@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::path::Path;
 
 use crate::types::{Any, Dict};
-use crate::{Error, Object, Python, Result, ffi};
+use crate::{Error, Object, Python, Result, ffi, raw};
 
 /// How source is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,19 +42,7 @@ impl<'py> Python<'py> {
             Mode::Eval => ffi::Py_eval_input,
             Mode::Exec => ffi::Py_file_input,
         };
-        // SAFETY: GIL held (token); both strings outlive the call; the result is checked.
-        unsafe {
-            Object::from_owned_ptr_or_err(
-                self,
-                ffi::Py_CompileStringExFlags(
-                    src.as_ptr(),
-                    name.as_ptr(),
-                    start as _,
-                    std::ptr::null_mut(),
-                    -1,
-                ),
-            )
-        }
+        raw::compile(self, &src, &name, start as _)
     }
 
     /// Runs compiled code in `globals` (and `locals`, which default to `globals`).
@@ -70,14 +58,7 @@ impl<'py> Python<'py> {
         if !globals.contains("__builtins__")? {
             globals.set_item("__builtins__", self.import("builtins")?)?;
         }
-        let locals = locals.map_or(globals.as_ptr(), |l| l.as_ptr());
-        // SAFETY: GIL held; live code object and mappings; the result is checked.
-        unsafe {
-            Object::from_owned_ptr_or_err(
-                self,
-                ffi::PyEval_EvalCode(code.as_ptr(), globals.as_ptr(), locals),
-            )
-        }
+        raw::eval_code(code, globals, locals.unwrap_or(globals.as_any()))
     }
 
     /// Evaluates an expression in a fresh namespace.

@@ -54,6 +54,7 @@ mod gil;
 pub mod impl_;
 mod interpreter;
 mod object;
+mod raw;
 pub mod types;
 
 pub use code::Mode;

@@ -312,6 +312,20 @@ impl<'a, 'py, T> Borrowed<'a, 'py, T> {
         }
     }
 
+    /// Views the object as type `U` if it is one (an instance of `U` or a subclass).
+    ///
+    /// # Errors
+    /// A Python `TypeError` naming the expected and the actual type.
+    #[inline]
+    pub fn into_downcast<U: PyTypeInfo>(self) -> Result<Borrowed<'a, 'py, U>> {
+        if U::is_type_of(self.as_any()) {
+            // SAFETY: the type was checked.
+            Ok(unsafe { self.cast_unchecked() })
+        } else {
+            Err(Error::downcast(self.as_any(), U::NAME))
+        }
+    }
+
     /// An untyped borrowed view.
     #[inline(always)]
     pub fn to_any(self) -> Borrowed<'a, 'py, Any> {

@@ -34,7 +34,6 @@
 
 mod args;
 mod collections;
-pub(crate) use collections::{list_from_iter, tuple_from_iter};
 mod scalars;
 #[cfg(feature = "serde")]
 pub mod serde;
@@ -93,7 +92,7 @@ pub trait FromPython<'a, 'py>: Sized {
         std::any::type_name::<Self>()
     }
 
-    /// Set (with `unsafe`) by conversions that run no Python code before returning `Ok` for
+    /// Set by pyhost's own conversions that run no Python code before returning `Ok` for
     /// objects of the exact builtin types int, float, bool, str and bytes. Collection
     /// conversions then read such items without taking a reference to each.
     #[doc(hidden)]
@@ -106,31 +105,14 @@ pub trait FromPython<'a, 'py>: Sized {
 pub struct NoCodeForBuiltins(());
 
 impl NoCodeForBuiltins {
-    /// Makes the promise.
-    ///
-    /// # Safety
-    /// For an object whose type is exactly `int`, `float`, `bool`, `str` or `bytes`, the
-    /// conversion runs no Python code and releases no reference before it returns `Ok` (it may
-    /// do anything once it fails: the caller stops reading borrowed items after an error).
-    #[doc(hidden)]
-    pub const unsafe fn promise() -> NoCodeForBuiltins {
+    /// Makes the promise, which `raw::dict_for_each_borrowing_builtins` relies on for
+    /// soundness: for an object whose type is exactly `int`, `float`, `bool`, `str` or
+    /// `bytes`, the conversion runs no Python code and releases no reference before it returns
+    /// `Ok` (it may do anything once it fails: the caller stops reading borrowed items after an
+    /// error). Only the conversions of `scalars.rs` make it, each saying why it holds; it
+    /// cannot be made outside this crate.
+    pub(crate) const fn trusted() -> NoCodeForBuiltins {
         NoCodeForBuiltins(())
-    }
-}
-
-/// Whether `p`'s type is exactly one of the types [`NoCodeForBuiltins`] is about.
-///
-/// # Safety
-/// `p` is a live object and the GIL is held.
-#[inline]
-pub(crate) unsafe fn is_builtin_scalar(p: *mut crate::ffi::PyObject) -> bool {
-    // SAFETY: forwarded to the caller.
-    unsafe {
-        crate::ffi::PyUnicode_CheckExact(p)
-            || crate::ffi::PyLong_CheckExact(p)
-            || crate::ffi::PyFloat_CheckExact(p)
-            || crate::ffi::PyBool_Check(p)
-            || crate::ffi::PyBytes_CheckExact(p)
     }
 }
 
@@ -207,12 +189,7 @@ impl<'a, 'py, T: crate::types::PyTypeInfo> FromPython<'a, 'py> for Object<'py, T
 impl<'a, 'py, T: crate::types::PyTypeInfo> FromPython<'a, 'py> for Borrowed<'a, 'py, T> {
     #[inline(always)]
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
-        if T::is_type_of(&obj) {
-            // SAFETY: the type was checked.
-            Ok(unsafe { obj.cast_unchecked() })
-        } else {
-            Err(crate::Error::downcast(&obj, T::NAME))
-        }
+        obj.into_downcast()
     }
 }
 

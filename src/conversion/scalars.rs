@@ -1,34 +1,16 @@
 //! Numbers, booleans, text, bytes, `Option` and `()`.
 
 use std::borrow::Cow;
-use std::ptr::NonNull;
 
 use super::{FromPython, IntoPython};
 use crate::err::capture::type_name_of;
-use crate::types::{Any, Str};
-use crate::{Borrowed, Error, ExceptionType, Object, Python, Result, ffi};
-
-/// An owned reference from a C call, or the exception it raised.
-#[inline(always)]
-fn owned(py: Python<'_>, p: *mut ffi::PyObject) -> Result<Object<'_, Any>> {
-    // SAFETY: callers pass the result of a C call returning a new reference (or NULL with an
-    // exception set), with the GIL held.
-    unsafe { Object::from_owned_ptr_or_err(py, p) }
-}
+use crate::raw::{self, Check};
+use crate::types::{Any, Int, Str};
+use crate::{Borrowed, Error, ExceptionType, Object, Python, Result};
 
 #[cold]
 fn wrong_type(obj: &Object<'_, Any>, expected: &str) -> Error {
-    Error::type_error(format!(
-        "expected {expected}, got {}",
-        type_name_of(obj.as_ptr())
-    ))
-}
-
-/// Whether a C call that returned its error value actually raised.
-#[inline(always)]
-fn raised() -> bool {
-    // SAFETY: called right after a C call, with the GIL held (every caller holds a handle).
-    !unsafe { ffi::PyErr_Occurred() }.is_null()
+    Error::type_error(format!("expected {expected}, got {}", type_name_of(obj)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -38,10 +20,8 @@ fn raised() -> bool {
 /// case, an int that fits; the rest is out of line.
 #[inline(always)]
 fn to_i64(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
-    // SAFETY: live object, GIL held.
-    if unsafe { ffi::PyLong_Check(obj.as_ptr()) } {
-        // SAFETY: as above.
-        let v = unsafe { ffi::PyLong_AsLongLong(obj.as_ptr()) };
+    if raw::is(obj, Check::Long) {
+        let v = raw::long_as_i64(obj);
         if v != -1 {
             return Ok(v);
         }
@@ -54,8 +34,8 @@ fn to_i64(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
 #[cold]
 #[inline(never)]
 fn minus_one_or_overflow(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
-    if raised() {
-        return Err(overflow(obj.py(), obj, target));
+    if raw::err_occurred(obj.py()) {
+        return Err(overflow(Error::fetch(obj.py()), obj, target));
     }
     Ok(-1)
 }
@@ -65,40 +45,36 @@ fn minus_one_or_overflow(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
 #[inline(never)]
 fn index_to_i64(obj: &Object<'_, Any>, target: &str) -> Result<i64> {
     let index = as_index(obj, target)?;
-    to_i64(&index, target)
+    to_i64(index.as_any(), target)
 }
 
 /// Reads any Python int (or object with `__index__`) as a `u64`.
 #[inline]
 fn to_u64(obj: &Object<'_, Any>, target: &str) -> Result<u64> {
     let py = obj.py();
-    // SAFETY: live object, GIL held.
-    if unsafe { ffi::PyLong_Check(obj.as_ptr()) } {
-        // SAFETY: as above.
-        let v = unsafe { ffi::PyLong_AsUnsignedLongLong(obj.as_ptr()) };
-        if v == u64::MAX as _ && raised() {
-            return Err(overflow(py, obj, target));
+    if raw::is(obj, Check::Long) {
+        let v = raw::long_as_u64(obj);
+        if v == u64::MAX && raw::err_occurred(py) {
+            return Err(overflow(Error::fetch(py), obj, target));
         }
-        return Ok(v as u64);
+        return Ok(v);
     }
     let index = as_index(obj, target)?;
-    to_u64(&index, target)
+    to_u64(index.as_any(), target)
 }
 
 /// `operator.index(obj)`, with "expected int" for objects that are not integers.
-fn as_index<'py>(obj: &Object<'py, Any>, target: &str) -> Result<Object<'py, Any>> {
-    // SAFETY: live object, GIL held.
-    if unsafe { ffi::PyIndex_Check(obj.as_ptr()) } == 0 {
+fn as_index<'py>(obj: &Object<'py, Any>, target: &str) -> Result<Object<'py, Int>> {
+    if !raw::is(obj, Check::Index) {
         return Err(wrong_type(obj, &format!("int (for {target})")));
     }
-    // SAFETY: as above; the result is checked.
-    owned(obj.py(), unsafe { ffi::PyNumber_Index(obj.as_ptr()) })
+    raw::number_index(obj)
 }
 
-/// Replaces CPython's overflow message with one naming the Rust type.
+/// Replaces CPython's overflow message (`original`) with one naming the Rust type.
 #[cold]
-fn overflow(py: Python<'_>, obj: &Object<'_, Any>, target: &str) -> Error {
-    let original = Error::fetch(py);
+fn overflow(original: Error, obj: &Object<'_, Any>, target: &str) -> Error {
+    let py = obj.py();
     if !matches!(&original, Error::Python(e) if e.is_instance(py, &ExceptionType::OverflowError)) {
         return original;
     }
@@ -114,8 +90,7 @@ macro_rules! signed {
         impl<'py> IntoPython<'py> for $t {
             #[inline]
             fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-                // SAFETY: GIL held (token).
-                owned(py, unsafe { ffi::PyLong_FromLongLong(self as i64) })
+                Ok(raw::long_from_i64(py, self as i64)?.into_any())
             }
         }
 
@@ -131,9 +106,9 @@ macro_rules! signed {
             }
 
             const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-                // SAFETY: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
+                // True: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
                 // a type error) only; `__index__` is only called on other types.
-                Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
+                Some(crate::conversion::NoCodeForBuiltins::trusted());
         }
     )*};
 }
@@ -143,8 +118,7 @@ macro_rules! unsigned {
         impl<'py> IntoPython<'py> for $t {
             #[inline]
             fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-                // SAFETY: GIL held (token).
-                owned(py, unsafe { ffi::PyLong_FromUnsignedLongLong(self as u64 as _) })
+                Ok(raw::long_from_u64(py, self as u64)?.into_any())
             }
         }
 
@@ -160,9 +134,9 @@ macro_rules! unsigned {
             }
 
             const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-                // SAFETY: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
+                // True: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
                 // a type error) only; `__index__` is only called on other types.
-                Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
+                Some(crate::conversion::NoCodeForBuiltins::trusted());
         }
     )*};
 }
@@ -173,8 +147,7 @@ unsigned!(u16, u32, u64, usize);
 impl<'py> IntoPython<'py> for u8 {
     #[inline]
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        // SAFETY: GIL held (token).
-        owned(py, unsafe { ffi::PyLong_FromLong(self.into()) })
+        Ok(raw::long_from_i64(py, self.into())?.into_any())
     }
 
     /// `Vec<u8>` becomes `bytes`.
@@ -205,72 +178,25 @@ impl<'a, 'py> FromPython<'a, 'py> for u8 {
     }
 }
 
-/// The contents of a `bytes` or `bytearray`, borrowed.
-pub(crate) fn bytes_like<'a>(obj: &'a Object<'_, Any>) -> Option<&'a [u8]> {
-    // SAFETY: live object, GIL held; the buffers live as long as the object (a bytearray's
-    // until it is resized, which cannot happen while Rust holds the GIL and this borrow).
-    unsafe {
-        let p = obj.as_ptr();
-        if ffi::PyBytes_Check(p) {
-            Some(std::slice::from_raw_parts(
-                ffi::PyBytes_AS_STRING(p).cast(),
-                ffi::PyBytes_GET_SIZE(p) as usize,
-            ))
-        } else if ffi::PyByteArray_Check(p) {
-            Some(std::slice::from_raw_parts(
-                ffi::PyByteArray_AsString(p).cast(),
-                ffi::PyByteArray_Size(p) as usize,
-            ))
-        } else {
-            None
-        }
-    }
-}
-
 impl<'py> IntoPython<'py> for i128 {
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        let bytes = self.to_le_bytes();
-        // SAFETY: 16 readable bytes, little-endian, signed; GIL held.
-        owned(py, unsafe {
-            ffi::_PyLong_FromByteArray(bytes.as_ptr(), 16, 1, 1)
-        })
+        Ok(raw::long_from_le_bytes(py, &self.to_le_bytes(), true)?.into_any())
     }
 }
 
 impl<'py> IntoPython<'py> for u128 {
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        let bytes = self.to_le_bytes();
-        // SAFETY: 16 readable bytes, little-endian, unsigned; GIL held.
-        owned(py, unsafe {
-            ffi::_PyLong_FromByteArray(bytes.as_ptr(), 16, 1, 0)
-        })
+        Ok(raw::long_from_le_bytes(py, &self.to_le_bytes(), false)?.into_any())
     }
 }
 
 /// Reads an int into 16 little-endian bytes.
 fn to_bytes16(obj: &Object<'_, Any>, signed: bool, target: &str) -> Result<[u8; 16]> {
-    // SAFETY: live object, GIL held.
-    let int = if unsafe { ffi::PyLong_Check(obj.as_ptr()) } {
-        obj.clone()
-    } else {
-        as_index(obj, target)?
+    let int = match obj.downcast::<Int>() {
+        Ok(i) => i.clone(),
+        Err(_) => as_index(obj, target)?,
     };
-    let mut out = [0u8; 16];
-    // SAFETY: `int` is a live int; `out` has room for 16 bytes.
-    let rc = unsafe {
-        #[cfg(py_3_13)]
-        {
-            ffi::_PyLong_AsByteArray(int.as_ptr().cast(), out.as_mut_ptr(), 16, 1, signed as _, 1)
-        }
-        #[cfg(not(py_3_13))]
-        {
-            ffi::_PyLong_AsByteArray(int.as_ptr().cast(), out.as_mut_ptr(), 16, 1, signed as _)
-        }
-    };
-    if rc == -1 {
-        return Err(overflow(obj.py(), obj, target));
-    }
-    Ok(out)
+    raw::long_to_le_bytes(&int, signed).map_err(|e| overflow(e, obj, target))
 }
 
 impl<'a, 'py> FromPython<'a, 'py> for i128 {
@@ -299,8 +225,7 @@ impl<'a, 'py> FromPython<'a, 'py> for u128 {
 impl<'py> IntoPython<'py> for f64 {
     #[inline]
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        // SAFETY: GIL held (token).
-        owned(py, unsafe { ffi::PyFloat_FromDouble(self) })
+        Ok(raw::float_from_f64(py, self)?.into_any())
     }
 }
 
@@ -314,15 +239,12 @@ impl<'py> IntoPython<'py> for f32 {
 impl<'a, 'py> FromPython<'a, 'py> for f64 {
     #[inline]
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
-        let p = obj.as_ptr();
-        // SAFETY: live object, GIL held.
-        if unsafe { ffi::PyFloat_CheckExact(p) } {
-            // SAFETY: an exact float.
-            return Ok(unsafe { ffi::PyFloat_AS_DOUBLE(p) });
+        if raw::is(&obj, Check::FloatExact) {
+            return Ok(raw::float_value_exact(&obj));
         }
-        // SAFETY: as above; accepts ints and objects with __float__/__index__.
-        let v = unsafe { ffi::PyFloat_AsDouble(p) };
-        if v == -1.0 && raised() {
+        // Ints and objects with __float__/__index__ too.
+        let v = raw::float_as_f64(&obj);
+        if v == -1.0 && raw::err_occurred(obj.py()) {
             let e = Error::fetch(obj.py());
             return Err(match &e {
                 Error::Python(pe) if pe.is_instance(obj.py(), &ExceptionType::TypeError) => {
@@ -339,9 +261,9 @@ impl<'a, 'py> FromPython<'a, 'py> for f64 {
     }
 
     const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-        // SAFETY: for exact builtin scalars `PyFloat_AsDouble` converts in C (int, float) or fails
+        // True: for exact builtin scalars `PyFloat_AsDouble` converts in C (int, float) or fails
         // (str, bytes); `__float__`/`__index__` are only called on other types.
-        Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
+        Some(crate::conversion::NoCodeForBuiltins::trusted());
 }
 
 impl<'a, 'py> FromPython<'a, 'py> for f32 {
@@ -368,9 +290,9 @@ impl<'a, 'py> FromPython<'a, 'py> for bool {
     #[inline]
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
         let p = obj.as_ptr();
-        if p == ffi::Py_True() {
+        if p == raw::bool_ptr(true) {
             Ok(true)
-        } else if p == ffi::Py_False() {
+        } else if p == raw::bool_ptr(false) {
             Ok(false)
         } else {
             Err(wrong_type(&obj, "bool"))
@@ -423,12 +345,8 @@ impl<'py> IntoPython<'py> for char {
 impl<'py> IntoPython<'py> for &std::path::Path {
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
         use std::os::unix::ffi::OsStrExt;
-        let b = self.as_os_str().as_bytes();
-        // SAFETY: `b` is valid for its length; GIL held. Decoding with the filesystem
-        // encoding (surrogateescape) round-trips any path.
-        owned(py, unsafe {
-            ffi::PyUnicode_DecodeFSDefaultAndSize(b.as_ptr().cast(), b.len() as ffi::Py_ssize_t)
-        })
+        // Decoding with the filesystem encoding (surrogateescape) round-trips any path.
+        Ok(raw::str_from_fs_bytes(py, self.as_os_str().as_bytes())?.into_any())
     }
 }
 
@@ -441,21 +359,10 @@ impl<'py> IntoPython<'py> for std::path::PathBuf {
 impl<'a, 'py> FromPython<'a, 'py> for &'a str {
     #[inline]
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
-        // SAFETY: live object, GIL held.
-        if !unsafe { ffi::PyUnicode_Check(obj.as_ptr()) } {
+        if !raw::is(&obj, Check::Unicode) {
             return Err(wrong_type(&obj, "str"));
         }
-        let mut len: ffi::Py_ssize_t = 0;
-        // SAFETY: a live str; the UTF-8 buffer is cached in the object and lives as long as it,
-        // which the borrow 'a guarantees.
-        unsafe {
-            let data = ffi::PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut len);
-            if data.is_null() {
-                return Err(Error::fetch(obj.py()));
-            }
-            let bytes: &'a [u8] = std::slice::from_raw_parts(data.cast(), len as usize);
-            Ok(std::str::from_utf8_unchecked(bytes))
-        }
+        raw::str_as_utf8_borrowed(obj)
     }
 
     fn expected() -> &'static str {
@@ -474,8 +381,8 @@ impl<'a, 'py> FromPython<'a, 'py> for String {
     }
 
     const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-        // SAFETY: `PyUnicode_AsUTF8AndSize` on a str, or a type error: no Python code.
-        Some(unsafe { crate::conversion::NoCodeForBuiltins::promise() });
+        // True: `PyUnicode_AsUTF8AndSize` on a str, or a type error: no Python code.
+        Some(crate::conversion::NoCodeForBuiltins::trusted());
 }
 
 impl<'a, 'py> FromPython<'a, 'py> for Cow<'a, str> {
@@ -512,18 +419,13 @@ impl<'a, 'py> FromPython<'a, 'py> for std::path::PathBuf {
     /// round-trip).
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
         use std::os::unix::ffi::OsStrExt;
-        let py = obj.py();
-        // SAFETY: live object, GIL held; results are checked.
-        let path = owned(py, unsafe { ffi::PyOS_FSPath(obj.as_ptr()) })
-            .map_err(|_| wrong_type(&obj, "str or os.PathLike"))?;
-        // SAFETY: as above.
-        let bytes = if unsafe { ffi::PyBytes_Check(path.as_ptr()) } {
+        let path = raw::fspath(&obj).map_err(|_| wrong_type(&obj, "str or os.PathLike"))?;
+        let bytes = if raw::is(&path, Check::Bytes) {
             path
         } else {
-            // SAFETY: as above.
-            owned(py, unsafe { ffi::PyUnicode_EncodeFSDefault(path.as_ptr()) })?
+            raw::str_to_fs_bytes(&path)?.into_any()
         };
-        let b = bytes_like(&bytes).unwrap_or_default();
+        let b = raw::bytes_like(&bytes).unwrap_or_default();
         Ok(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b)))
     }
 
@@ -535,17 +437,10 @@ impl<'a, 'py> FromPython<'a, 'py> for std::path::PathBuf {
 impl<'a, 'py> FromPython<'a, 'py> for &'a [u8] {
     /// `bytes` only, borrowed (copy a `bytearray` with `Vec<u8>`).
     fn from_python(obj: Borrowed<'a, 'py, Any>) -> Result<Self> {
-        // SAFETY: live object, GIL held; bytes are immutable and live for 'a.
-        unsafe {
-            let p = obj.as_ptr();
-            if !ffi::PyBytes_Check(p) {
-                return Err(wrong_type(&obj, "bytes"));
-            }
-            Ok(std::slice::from_raw_parts(
-                ffi::PyBytes_AS_STRING(p).cast(),
-                ffi::PyBytes_GET_SIZE(p) as usize,
-            ))
+        if !raw::is(&obj, Check::Bytes) {
+            return Err(wrong_type(&obj, "bytes"));
         }
+        Ok(raw::bytes_borrowed(obj))
     }
 
     fn expected() -> &'static str {
@@ -600,11 +495,4 @@ impl<'a, 'py> FromPython<'a, 'py> for () {
     fn expected() -> &'static str {
         "None"
     }
-}
-
-/// Wraps a borrowed pointer from a C call (for the collection code).
-#[inline(always)]
-pub(crate) fn borrowed<'a, 'py>(py: Python<'py>, p: *mut ffi::PyObject) -> Borrowed<'a, 'py, Any> {
-    // SAFETY: callers pass a non-null pointer borrowed from a container that outlives 'a.
-    unsafe { Borrowed::from_ptr(py, NonNull::new_unchecked(p)) }
 }

@@ -39,8 +39,9 @@ use serde::ser::{self, Serialize};
 
 use super::{FromPython, IntoPython};
 use crate::err::capture::type_name_of;
+use crate::raw::{self, Check};
 use crate::types::{Any, Dict, List};
-use crate::{Borrowed, Error, Object, Python, Result, ffi};
+use crate::{Borrowed, Error, Object, Python, Result};
 
 /// Converts any `Serialize` value to a Python object.
 ///
@@ -365,14 +366,14 @@ struct Deserializer<'a, 'py> {
 }
 
 impl<'a, 'py> Deserializer<'a, 'py> {
-    fn p(&self) -> *mut ffi::PyObject {
-        self.obj.as_ptr()
+    fn is(&self, c: Check) -> bool {
+        raw::is(&self.obj, c)
     }
 
     fn unsupported(&self, what: &str) -> Error {
         Error::type_error(format!(
             "cannot read {what} from a Python {}",
-            type_name_of(self.p())
+            type_name_of(&self.obj)
         ))
     }
 }
@@ -381,17 +382,13 @@ impl<'de, 'a, 'py> de::Deserializer<'de> for Deserializer<'a, 'py> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let p = self.p();
-        // SAFETY (every check below): live object, GIL held (the borrow proves it).
         if self.obj.is_none() {
             return visitor.visit_unit();
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyBool_Check(p) } {
+        if self.is(Check::Bool) {
             return visitor.visit_bool(self.obj.extract()?);
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyLong_Check(p) } {
+        if self.is(Check::Long) {
             if let Ok(v) = self.obj.extract::<i64>() {
                 return visitor.visit_i64(v);
             }
@@ -400,24 +397,19 @@ impl<'de, 'a, 'py> de::Deserializer<'de> for Deserializer<'a, 'py> {
             }
             return visitor.visit_i128(self.obj.extract()?);
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyFloat_Check(p) } {
+        if self.is(Check::Float) {
             return visitor.visit_f64(self.obj.extract()?);
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyUnicode_Check(p) } {
+        if self.is(Check::Unicode) {
             return visitor.visit_str(self.obj.extract::<&str>()?);
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyBytes_Check(p) || ffi::PyByteArray_Check(p) } {
+        if self.is(Check::Bytes) || self.is(Check::ByteArray) {
             return visitor.visit_byte_buf(self.obj.extract::<Vec<u8>>()?);
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyDict_Check(p) } {
+        if self.is(Check::Dict) {
             return self.deserialize_map(visitor);
         }
-        // SAFETY: as above.
-        if unsafe { ffi::PyList_Check(p) || ffi::PyTuple_Check(p) || ffi::PyAnySet_Check(p) } {
+        if self.is(Check::List) || self.is(Check::Tuple) || self.is(Check::AnySet) {
             return self.deserialize_seq(visitor);
         }
         Err(self.unsupported("a value"))
@@ -456,9 +448,7 @@ impl<'de, 'a, 'py> de::Deserializer<'de> for Deserializer<'a, 'py> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        let p = self.p();
-        // SAFETY: live object, GIL held.
-        if unsafe { ffi::PyUnicode_Check(p) || ffi::PyDict_Check(p) } {
+        if self.is(Check::Unicode) || self.is(Check::Dict) {
             return Err(self.unsupported("a sequence"));
         }
         let items: Vec<Object<'py, Any>> = self
@@ -511,8 +501,7 @@ impl<'de, 'a, 'py> de::Deserializer<'de> for Deserializer<'a, 'py> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        // SAFETY: live object, GIL held.
-        if unsafe { ffi::PyUnicode_Check(self.p()) } {
+        if self.is(Check::Unicode) {
             let name: String = self.obj.extract()?;
             return visitor.visit_enum(IntoDeserializer::<Error>::into_deserializer(name));
         }

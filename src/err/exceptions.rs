@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::{Object, Python, Unbound, ffi, types::Any};
+use crate::raw::{self, Check};
+use crate::{Object, Python, Unbound, types::Any};
 
 macro_rules! exception_types {
     ($($name:ident => $ptr:ident, $doc:literal;)*) => {
@@ -23,13 +24,11 @@ macro_rules! exception_types {
         }
 
         impl ExceptionType {
-            /// The class object (a borrowed pointer to a builtin, or the custom class).
-            pub(crate) fn as_ptr(&self) -> *mut ffi::PyObject {
+            /// The class as a Python object.
+            pub fn to_object<'py>(&self, py: Python<'py>) -> Object<'py, Any> {
                 match self {
-                    // SAFETY: reading the exception class pointers libpython initializes
-                    // before any pyhost code can run.
-                    $(ExceptionType::$name => unsafe { ffi::$ptr },)*
-                    ExceptionType::Custom(c) => c.class.as_ptr(),
+                    $(ExceptionType::$name => raw::exception_class!(py, $ptr),)*
+                    ExceptionType::Custom(c) => c.class.bind(py).to_owned(),
                 }
             }
 
@@ -84,24 +83,17 @@ impl ExceptionType {
     /// # Errors
     /// `TypeError` if `class` is not an exception class.
     pub fn custom(class: &Object<'_, Any>) -> crate::Result<ExceptionType> {
-        // SAFETY: live object, GIL held (the handle proves it).
-        if unsafe { ffi::PyExceptionClass_Check(class.as_ptr()) } {
+        if raw::is(class, Check::ExceptionClass) {
             Ok(ExceptionType::Custom(std::sync::Arc::new(CustomClass {
-                name: crate::err::capture::qualified_name(class.as_ptr()),
+                name: crate::err::capture::qualified_name(class),
                 class: class.clone().unbind(),
             })))
         } else {
             Err(crate::Error::type_error(format!(
                 "{} is not an exception class",
-                crate::err::capture::type_name_of(class.as_ptr())
+                crate::err::capture::type_name_of(class)
             )))
         }
-    }
-
-    /// The class as a Python object.
-    pub fn to_object<'py>(&self, py: Python<'py>) -> Object<'py, Any> {
-        // SAFETY: the class pointer is live (a builtin, or held by the Custom handle).
-        unsafe { Object::from_borrowed_ptr(py, std::ptr::NonNull::new_unchecked(self.as_ptr())) }
     }
 }
 

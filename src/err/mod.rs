@@ -30,8 +30,9 @@ use std::time::Duration;
 
 pub use exceptions::{CustomClass, ExceptionType};
 
+use crate::raw::{self, Check};
 use crate::types::Any;
-use crate::{Object, Python, Unbound, ffi};
+use crate::{Object, Python, Unbound};
 
 /// Everything that can go wrong in pyhost.
 #[derive(Debug)]
@@ -239,8 +240,7 @@ impl PyErr {
     /// reported failure without one), returns a `SystemError` saying so.
     #[cold]
     pub fn fetch(py: Python<'_>) -> PyErr {
-        // SAFETY: the token proves the GIL is held.
-        match unsafe { capture::take_raised(py) } {
+        match capture::take_raised(py) {
             Some(v) => capture::capture(v),
             None => PyErr::new(
                 ExceptionType::SystemError,
@@ -254,13 +254,12 @@ impl PyErr {
     /// # Errors
     /// `TypeError` if `value` is not an exception instance.
     pub fn from_value(value: &Object<'_, Any>) -> crate::Result<PyErr> {
-        // SAFETY: live object, GIL held (the handle proves it).
-        if unsafe { ffi::PyExceptionInstance_Check(value.as_ptr()) } {
+        if raw::is(value, Check::ExceptionInstance) {
             Ok(capture::capture(value.clone()))
         } else {
             Err(Error::type_error(format!(
                 "exceptions must derive from BaseException, not {}",
-                capture::type_name_of(value.as_ptr())
+                capture::type_name_of(value)
             )))
         }
     }
@@ -298,15 +297,10 @@ impl PyErr {
 
     /// Whether the exception is an instance of `class` (or a subclass).
     pub fn is_instance(&self, py: Python<'_>, class: &ExceptionType) -> bool {
+        let class = class.to_object(py);
         match &self.0.raise {
-            // SAFETY: live objects, GIL held (token).
-            Raise::Object(v) => unsafe {
-                ffi::PyErr_GivenExceptionMatches(v.bind(py).as_ptr(), class.as_ptr()) != 0
-            },
-            // SAFETY: class pointers are live; GIL held.
-            Raise::Lazy(own) => unsafe {
-                ffi::PyErr_GivenExceptionMatches(own.as_ptr(), class.as_ptr()) != 0
-            },
+            Raise::Object(v) => raw::exception_matches(&v.bind(py), &class),
+            Raise::Lazy(own) => raw::exception_matches(&own.to_object(py), &class),
         }
     }
 
@@ -365,18 +359,7 @@ impl PyErr {
                 let value = instantiate(py, class, &self.0.message);
                 if let Some((kind, cause)) = &self.0.cause {
                     let c = cause.to_object(py);
-                    // SAFETY: both are live exception instances; SetCause/SetContext steal the
-                    // reference they are given.
-                    unsafe {
-                        match kind {
-                            CauseKind::Cause => {
-                                ffi::PyException_SetCause(value.as_ptr(), c.into_ptr())
-                            }
-                            CauseKind::Context => {
-                                ffi::PyException_SetContext(value.as_ptr(), c.into_ptr())
-                            }
-                        }
-                    }
+                    raw::exception_set_cause(&value, c, *kind == CauseKind::Cause);
                 }
                 value
             }
@@ -385,71 +368,23 @@ impl PyErr {
 
     /// Raises the exception in the interpreter (for a function returning to Python).
     pub fn restore(self, py: Python<'_>) {
-        let value = self.to_object(py);
-        #[cfg(py_3_12)]
-        // SAFETY: GIL held; SetRaisedException steals the reference.
-        unsafe {
-            ffi::PyErr_SetRaisedException(value.into_ptr())
-        };
-        #[cfg(not(py_3_12))]
-        // SAFETY: GIL held; Restore steals the three references it is given.
-        unsafe {
-            let ty = ffi::Py_TYPE(value.as_ptr()).cast::<ffi::PyObject>();
-            ffi::Py_INCREF(ty);
-            let tb = ffi::PyException_GetTraceback(value.as_ptr());
-            ffi::PyErr_Restore(ty, value.into_ptr(), tb);
-        }
+        raw::set_raised(self.to_object(py));
     }
 }
 
 /// `class(message)`, or a `SystemError` describing why that failed.
 fn instantiate<'py>(py: Python<'py>, class: &ExceptionType, message: &str) -> Object<'py, Any> {
-    // SAFETY: GIL held (token); every returned pointer is checked.
-    unsafe {
-        let msg = ffi::PyUnicode_FromStringAndSize(
-            message.as_ptr().cast(),
-            message.len() as ffi::Py_ssize_t,
-        );
-        if !msg.is_null() {
-            let args = [msg];
-            let v =
-                ffi::PyObject_Vectorcall(class.as_ptr(), args.as_ptr(), 1, std::ptr::null_mut());
-            ffi::Py_DECREF(msg);
-            if let Some(v) = std::ptr::NonNull::new(v) {
-                if ffi::PyExceptionInstance_Check(v.as_ptr()) {
-                    return Object::from_owned_ptr(py, v);
-                }
-                ffi::Py_DECREF(v.as_ptr());
-            }
-        }
-        ffi::PyErr_Clear();
-        let fallback = format!("could not create {} for: {message}", class.name());
-        let msg = ffi::PyUnicode_FromStringAndSize(
-            fallback.as_ptr().cast(),
-            fallback.len() as ffi::Py_ssize_t,
-        );
-        let args = [msg];
-        let v = if msg.is_null() {
-            std::ptr::null_mut()
-        } else {
-            ffi::PyObject_Vectorcall(
-                ffi::PyExc_SystemError,
-                args.as_ptr(),
-                1,
-                std::ptr::null_mut(),
-            )
-        };
-        ffi::Py_XDECREF(msg);
-        match std::ptr::NonNull::new(v) {
-            Some(v) => Object::from_owned_ptr(py, v),
-            None => {
-                ffi::PyErr_Clear();
-                Object::from_borrowed_ptr(
-                    py,
-                    std::ptr::NonNull::new_unchecked(ffi::PyExc_SystemError),
-                )
-            }
-        }
+    match class.to_object(py).call1((message,)) {
+        Ok(v) if raw::is(&v, Check::ExceptionInstance) => return v,
+        // A secondary error (fetched and so cleared), or not an exception at all.
+        _ => {}
+    }
+    let system_error = raw::exception_class!(py, PyExc_SystemError);
+    let fallback = format!("could not create {} for: {message}", class.name());
+    match system_error.call1((fallback,)) {
+        Ok(v) => v,
+        // Out of memory: the class itself still says what happened.
+        Err(_) => system_error,
     }
 }
 
@@ -535,7 +470,7 @@ impl Error {
     pub(crate) fn downcast(obj: &Object<'_, Any>, expected: &str) -> Error {
         Error::type_error(format!(
             "expected {expected}, got {}",
-            capture::type_name_of(obj.as_ptr())
+            capture::type_name_of(obj)
         ))
     }
 

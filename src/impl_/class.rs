@@ -525,7 +525,7 @@ fn instance_ptr<T: Class>(obj: Borrowed<'_, '_, Any>) -> Result<NonNull<ClassObj
         Err(Error::type_error(format!(
             "expected {}, got {}",
             T::NAME,
-            crate::err::capture::type_name_of(obj.as_ptr())
+            crate::err::capture::type_name_of(&obj)
         )))
     }
 }

@@ -31,7 +31,7 @@ impl<'py> Fields<'py> {
         if !obj.is_instance_of::<Dict>() {
             return Err(Error::type_error(format!(
                 "cannot convert {} to {type_name}: expected dict",
-                type_name_of(obj.as_ptr())
+                type_name_of(&obj)
             )));
         }
         Ok(Fields::new(obj, type_name))
@@ -84,7 +84,7 @@ impl<'py> Fields<'py> {
     fn missing(&self, key: &str) -> Error {
         Error::type_error(format!(
             "cannot convert {} to {}: missing {} '{key}'",
-            type_name_of(self.obj.as_ptr()),
+            type_name_of(&self.obj),
             self.type_name,
             if self.dict { "key" } else { "attribute" }
         ))

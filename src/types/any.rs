@@ -1,48 +1,67 @@
 //! What every object can do: attributes, calls, items, iteration, comparison, `repr`/`str`.
 
-use std::ptr::NonNull;
 use std::sync::OnceLock;
 
 use super::{Any, Dict, PyTypeInfo, Str, Type};
 use crate::conversion::{IntoArgs, IntoPython};
-use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi};
+use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi, raw};
 
 /// An attribute or method name: a `&str`, or an existing `str` object (an [`Interned`] one
 /// avoids creating a string on every call).
 pub trait AttrName<'py> {
-    /// Runs `f` with the name as a borrowed `str` pointer.
+    /// Runs `f` with the name as a `str` object.
     ///
     /// # Errors
     /// `MemoryError` if the name cannot be created.
-    fn with_name<R>(self, py: Python<'py>, f: impl FnOnce(*mut ffi::PyObject) -> R) -> Result<R>;
+    fn with_name<R>(
+        self,
+        py: Python<'py>,
+        f: impl FnOnce(Borrowed<'_, 'py, Str>) -> R,
+    ) -> Result<R>;
 }
 
 impl<'py> AttrName<'py> for &str {
     #[inline]
-    fn with_name<R>(self, py: Python<'py>, f: impl FnOnce(*mut ffi::PyObject) -> R) -> Result<R> {
+    fn with_name<R>(
+        self,
+        py: Python<'py>,
+        f: impl FnOnce(Borrowed<'_, 'py, Str>) -> R,
+    ) -> Result<R> {
         let s = Str::new(py, self)?;
-        Ok(f(s.as_ptr()))
+        Ok(f(s.as_borrowed()))
     }
 }
 
 impl<'py> AttrName<'py> for &String {
     #[inline]
-    fn with_name<R>(self, py: Python<'py>, f: impl FnOnce(*mut ffi::PyObject) -> R) -> Result<R> {
+    fn with_name<R>(
+        self,
+        py: Python<'py>,
+        f: impl FnOnce(Borrowed<'_, 'py, Str>) -> R,
+    ) -> Result<R> {
         self.as_str().with_name(py, f)
     }
 }
 
 impl<'py> AttrName<'py> for &Object<'py, Str> {
     #[inline(always)]
-    fn with_name<R>(self, _py: Python<'py>, f: impl FnOnce(*mut ffi::PyObject) -> R) -> Result<R> {
-        Ok(f(self.as_ptr()))
+    fn with_name<R>(
+        self,
+        _py: Python<'py>,
+        f: impl FnOnce(Borrowed<'_, 'py, Str>) -> R,
+    ) -> Result<R> {
+        Ok(f(self.as_borrowed()))
     }
 }
 
 impl<'py> AttrName<'py> for Borrowed<'_, 'py, Str> {
     #[inline(always)]
-    fn with_name<R>(self, _py: Python<'py>, f: impl FnOnce(*mut ffi::PyObject) -> R) -> Result<R> {
-        Ok(f(self.as_ptr()))
+    fn with_name<R>(
+        self,
+        _py: Python<'py>,
+        f: impl FnOnce(Borrowed<'_, 'py, Str>) -> R,
+    ) -> Result<R> {
+        Ok(f(self))
     }
 }
 
@@ -80,12 +99,7 @@ impl Interned {
         self.cell
             .get_or_init(|| {
                 let s = Str::new(py, self.text).expect("interning a short string");
-                let mut p = s.into_ptr();
-                // SAFETY: `p` is an owned str; InternInPlace replaces it with the interned one,
-                // keeping the reference count owned.
-                unsafe { ffi::PyUnicode_InternInPlace(&mut p) };
-                // SAFETY: owned, non-null str.
-                unsafe { Object::<Str>::from_owned_ptr(py, NonNull::new_unchecked(p)) }.unbind()
+                raw::intern(s).unbind()
             })
             .bind(py)
     }
@@ -109,31 +123,7 @@ impl<'py> Iterator for Iter<'py> {
     type Item = Result<Object<'py, Any>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let py = self.it.py();
-        // SAFETY: live iterator, GIL held.
-        let v = unsafe { ffi::PyIter_Next(self.it.as_ptr()) };
-        match NonNull::new(v) {
-            // SAFETY: PyIter_Next returns an owned reference.
-            Some(v) => Some(Ok(unsafe { Object::from_owned_ptr(py, v) })),
-            None => {
-                // SAFETY: GIL held.
-                if unsafe { ffi::PyErr_Occurred() }.is_null() {
-                    None
-                } else {
-                    Some(Err(Error::fetch(py)))
-                }
-            }
-        }
-    }
-}
-
-/// Checks the `-1`-on-error convention of the C API.
-#[inline(always)]
-pub(crate) fn check_int(py: Python<'_>, rc: std::os::raw::c_int) -> Result<std::os::raw::c_int> {
-    if rc == -1 {
-        Err(Error::fetch(py))
-    } else {
-        Ok(rc)
+        raw::iter_next(&self.it)
     }
 }
 
@@ -156,11 +146,7 @@ impl<'py> Object<'py, Any> {
     /// ```
     #[inline]
     pub fn getattr(&self, name: impl AttrName<'py>) -> Result<Object<'py, Any>> {
-        let py = self.py();
-        // SAFETY: live object and name, GIL held; the result is checked.
-        let r = name.with_name(py, |n| unsafe { ffi::PyObject_GetAttr(self.as_ptr(), n) })?;
-        // SAFETY: GetAttr returns an owned reference or NULL with an exception set.
-        unsafe { Object::from_owned_ptr_or_err(py, r) }
+        name.with_name(self.py(), |n| raw::getattr(self, n))?
     }
 
     /// `getattr(self, name, None)`, told apart: `Ok(None)` when the attribute does not exist.
@@ -192,13 +178,8 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// What Python raises (read-only attribute, conversion failure).
     pub fn setattr(&self, name: impl AttrName<'py>, value: impl IntoPython<'py>) -> Result<()> {
-        let py = self.py();
-        let value = value.into_python(py)?;
-        // SAFETY: live objects, GIL held.
-        let rc = name.with_name(py, |n| unsafe {
-            ffi::PyObject_SetAttr(self.as_ptr(), n, value.as_ptr())
-        })?;
-        check_int(py, rc).map(drop)
+        let value = value.into_python(self.py())?;
+        name.with_name(self.py(), |n| raw::setattr(self, n, Some(&value)))?
     }
 
     /// `del self.name`.
@@ -206,12 +187,7 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// `AttributeError`, or what Python raises.
     pub fn delattr(&self, name: impl AttrName<'py>) -> Result<()> {
-        let py = self.py();
-        // SAFETY: live objects, GIL held; a NULL value deletes.
-        let rc = name.with_name(py, |n| unsafe {
-            ffi::PyObject_SetAttr(self.as_ptr(), n, std::ptr::null_mut())
-        })?;
-        check_int(py, rc).map(drop)
+        name.with_name(self.py(), |n| raw::setattr(self, n, None))?
     }
 
     /// `self(*args, **kwargs)`, through vectorcall. `args` is a tuple of convertible values
@@ -248,9 +224,7 @@ impl<'py> Object<'py, Any> {
     /// What the call raises.
     #[inline]
     pub fn call0(&self) -> Result<Object<'py, Any>> {
-        let py = self.py();
-        // SAFETY: live callable, GIL held; the result is checked.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PyObject_CallNoArgs(self.as_ptr())) }
+        raw::call0(self)
     }
 
     /// `self(*args)`.
@@ -285,14 +259,7 @@ impl<'py> Object<'py, Any> {
         kwargs: Option<&Object<'py, Dict>>,
     ) -> Result<Object<'py, Any>> {
         match kwargs {
-            None => {
-                let py = self.py();
-                name.with_name(py, |n| {
-                    // SAFETY: `n` is a live str for the duration of the closure.
-                    let n = unsafe { Borrowed::<Str>::from_ptr(py, NonNull::new_unchecked(n)) };
-                    args.call_method(self, n)
-                })?
-            }
+            None => name.with_name(self.py(), |n| args.call_method(self, n))?,
             Some(kw) => self.getattr(name)?.call(args, Some(kw)),
         }
     }
@@ -324,8 +291,7 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// What `__repr__` raises.
     pub fn repr(&self) -> Result<Object<'py, Str>> {
-        // SAFETY: live object, GIL held; the result is a str or NULL.
-        unsafe { Object::from_owned_ptr_or_err(self.py(), ffi::PyObject_Repr(self.as_ptr())) }
+        raw::repr(self)
     }
 
     /// `str(self)`.
@@ -333,8 +299,7 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// What `__str__` raises.
     pub fn str(&self) -> Result<Object<'py, Str>> {
-        // SAFETY: live object, GIL held; the result is a str or NULL.
-        unsafe { Object::from_owned_ptr_or_err(self.py(), ffi::PyObject_Str(self.as_ptr())) }
+        raw::str(self)
     }
 
     /// `len(self)`.
@@ -343,19 +308,13 @@ impl<'py> Object<'py, Any> {
     /// `TypeError` if the object has no length.
     #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> Result<usize> {
-        // SAFETY: live object, GIL held.
-        let n = unsafe { ffi::PyObject_Size(self.as_ptr()) };
-        if n < 0 {
-            Err(Error::fetch(self.py()))
-        } else {
-            Ok(n as usize)
-        }
+        raw::len(self)
     }
 
     /// `self is None`.
     #[inline]
     pub fn is_none(&self) -> bool {
-        self.as_ptr() == ffi::Py_None()
+        self.as_ptr() == raw::none_ptr()
     }
 
     /// `bool(self)`.
@@ -363,19 +322,12 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// What `__bool__` raises.
     pub fn is_truthy(&self) -> Result<bool> {
-        // SAFETY: live object, GIL held.
-        check_int(self.py(), unsafe { ffi::PyObject_IsTrue(self.as_ptr()) }).map(|r| r == 1)
+        raw::is_true(self)
     }
 
     /// `type(self)`.
     pub fn get_type(&self) -> Object<'py, Type> {
-        // SAFETY: every live object has a live type; GIL held.
-        unsafe {
-            Object::from_borrowed_ptr(
-                self.py(),
-                NonNull::new_unchecked(ffi::Py_TYPE(self.as_ptr()).cast()),
-            )
-        }
+        raw::type_of(self)
     }
 
     /// `isinstance(self, class)`.
@@ -383,11 +335,7 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// `TypeError` if `class` is not a class (or tuple of classes).
     pub fn is_instance(&self, class: &Object<'py, Any>) -> Result<bool> {
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PyObject_IsInstance(self.as_ptr(), class.as_ptr())
-        })
-        .map(|r| r == 1)
+        raw::is_instance(self, class)
     }
 
     /// Whether the object is a `T` (an instance of it or of a subclass).
@@ -403,10 +351,7 @@ impl<'py> Object<'py, Any> {
     pub fn get_item(&self, key: impl IntoPython<'py>) -> Result<Object<'py, Any>> {
         let py = self.py();
         let key = key.into_python(py)?;
-        // SAFETY: live objects, GIL held; the result is checked.
-        unsafe {
-            Object::from_owned_ptr_or_err(py, ffi::PyObject_GetItem(self.as_ptr(), key.as_ptr()))
-        }
+        raw::get_item(self, &key)
     }
 
     /// `self[key] = value`.
@@ -416,11 +361,7 @@ impl<'py> Object<'py, Any> {
     pub fn set_item(&self, key: impl IntoPython<'py>, value: impl IntoPython<'py>) -> Result<()> {
         let py = self.py();
         let (key, value) = (key.into_python(py)?, value.into_python(py)?);
-        // SAFETY: live objects, GIL held.
-        check_int(py, unsafe {
-            ffi::PyObject_SetItem(self.as_ptr(), key.as_ptr(), value.as_ptr())
-        })
-        .map(drop)
+        raw::set_item(self, &key, Some(&value))
     }
 
     /// `del self[key]`.
@@ -430,11 +371,7 @@ impl<'py> Object<'py, Any> {
     pub fn del_item(&self, key: impl IntoPython<'py>) -> Result<()> {
         let py = self.py();
         let key = key.into_python(py)?;
-        // SAFETY: live objects, GIL held.
-        check_int(py, unsafe {
-            ffi::PyObject_DelItem(self.as_ptr(), key.as_ptr())
-        })
-        .map(drop)
+        raw::set_item(self, &key, None)
     }
 
     /// `iter(self)`.
@@ -453,11 +390,9 @@ impl<'py> Object<'py, Any> {
     /// # Ok::<(), pyhost::Error>(())
     /// ```
     pub fn iter(&self) -> Result<Iter<'py>> {
-        // SAFETY: live object, GIL held; the result is checked.
-        let it = unsafe {
-            Object::from_owned_ptr_or_err(self.py(), ffi::PyObject_GetIter(self.as_ptr()))
-        }?;
-        Ok(Iter { it })
+        Ok(Iter {
+            it: raw::iter(self)?,
+        })
     }
 
     /// `self == other`.
@@ -475,11 +410,7 @@ impl<'py> Object<'py, Any> {
     pub fn compare(&self, other: impl IntoPython<'py>, op: u32) -> Result<bool> {
         let py = self.py();
         let other = other.into_python(py)?;
-        // SAFETY: live objects, GIL held.
-        check_int(py, unsafe {
-            ffi::PyObject_RichCompareBool(self.as_ptr(), other.as_ptr(), op as std::os::raw::c_int)
-        })
-        .map(|r| r == 1)
+        raw::compare(self, &other, op)
     }
 
     /// `hash(self)`.
@@ -487,12 +418,6 @@ impl<'py> Object<'py, Any> {
     /// # Errors
     /// `TypeError` for unhashable objects.
     pub fn hash(&self) -> Result<isize> {
-        // SAFETY: live object, GIL held.
-        let h = unsafe { ffi::PyObject_Hash(self.as_ptr()) };
-        if h == -1 {
-            Err(Error::fetch(self.py()))
-        } else {
-            Ok(h)
-        }
+        raw::hash(self)
     }
 }

@@ -1,11 +1,8 @@
 //! `dict`.
 
-use std::ptr::NonNull;
-
-use super::any::check_int;
 use super::{Any, Dict, List};
 use crate::conversion::IntoPython;
-use crate::{Error, Object, Python, Result, ffi};
+use crate::{Object, Python, Result, raw};
 
 impl Dict {
     /// An empty dict.
@@ -23,9 +20,8 @@ impl Dict {
     /// # Ok::<(), pyhost::Error>(())
     /// ```
     pub fn new(py: Python<'_>) -> Object<'_, Dict> {
-        // SAFETY: GIL held; an empty dict only fails to allocate when out of memory.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PyDict_New()) }
-            .expect("allocating an empty dict")
+        // An empty dict only fails to allocate when out of memory.
+        raw::dict_new(py).expect("allocating an empty dict")
     }
 }
 
@@ -33,8 +29,7 @@ impl<'py> Object<'py, Dict> {
     /// The number of items.
     #[inline]
     pub fn len(&self) -> usize {
-        // SAFETY: live dict, GIL held.
-        unsafe { ffi::PyDict_Size(self.as_ptr()) as usize }
+        raw::dict_len(self)
     }
 
     /// Whether the dict is empty.
@@ -51,11 +46,7 @@ impl<'py> Object<'py, Dict> {
     pub fn set_item(&self, key: impl IntoPython<'py>, value: impl IntoPython<'py>) -> Result<()> {
         let py = self.py();
         let (k, v) = (key.into_python(py)?, value.into_python(py)?);
-        // SAFETY: live objects, GIL held; SetItem adds its own references.
-        check_int(py, unsafe {
-            ffi::PyDict_SetItem(self.as_ptr(), k.as_ptr(), v.as_ptr())
-        })
-        .map(drop)
+        raw::dict_set_item(self, &k, &v)
     }
 
     /// `d.get(key)`: `None` when the key is absent (no `KeyError` is raised and caught).
@@ -66,15 +57,7 @@ impl<'py> Object<'py, Dict> {
     pub fn get_item(&self, key: impl IntoPython<'py>) -> Result<Option<Object<'py, Any>>> {
         let py = self.py();
         let k = key.into_python(py)?;
-        // SAFETY: live objects, GIL held; the result is a borrowed reference or NULL.
-        let v = unsafe { ffi::PyDict_GetItemWithError(self.as_ptr(), k.as_ptr()) };
-        match NonNull::new(v) {
-            // SAFETY: borrowed from the dict; we take our own reference.
-            Some(v) => Ok(Some(unsafe { Object::from_borrowed_ptr(py, v) })),
-            // SAFETY: GIL held.
-            None if unsafe { ffi::PyErr_Occurred() }.is_null() => Ok(None),
-            None => Err(Error::fetch(py)),
-        }
+        raw::dict_get_item(self, &k)
     }
 
     /// `key in d`.
@@ -83,11 +66,7 @@ impl<'py> Object<'py, Dict> {
     /// As [`Object::<Dict>::get_item`](Object::get_item).
     pub fn contains(&self, key: impl IntoPython<'py>) -> Result<bool> {
         let k = key.into_python(self.py())?;
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PyDict_Contains(self.as_ptr(), k.as_ptr())
-        })
-        .map(|r| r == 1)
+        raw::dict_contains(self, &k)
     }
 
     /// `del d[key]`.
@@ -96,25 +75,19 @@ impl<'py> Object<'py, Dict> {
     /// `KeyError` when absent.
     pub fn del_item(&self, key: impl IntoPython<'py>) -> Result<()> {
         let k = key.into_python(self.py())?;
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PyDict_DelItem(self.as_ptr(), k.as_ptr())
-        })
-        .map(drop)
+        raw::dict_del_item(self, &k)
     }
 
     /// `list(d.keys())`.
     pub fn keys(&self) -> Object<'py, List> {
-        // SAFETY: live dict, GIL held; only fails when out of memory.
-        unsafe { Object::from_owned_ptr_or_err(self.py(), ffi::PyDict_Keys(self.as_ptr())) }
-            .expect("listing dict keys")
+        // Only fails when out of memory.
+        raw::dict_keys(self).expect("listing dict keys")
     }
 
     /// `list(d.values())`.
     pub fn values(&self) -> Object<'py, List> {
-        // SAFETY: live dict, GIL held; only fails when out of memory.
-        unsafe { Object::from_owned_ptr_or_err(self.py(), ffi::PyDict_Values(self.as_ptr())) }
-            .expect("listing dict values")
+        // Only fails when out of memory.
+        raw::dict_values(self).expect("listing dict values")
     }
 
     /// `d.copy()`.
@@ -122,8 +95,7 @@ impl<'py> Object<'py, Dict> {
     /// # Errors
     /// `MemoryError`.
     pub fn copy(&self) -> Result<Object<'py, Dict>> {
-        // SAFETY: live dict, GIL held; the result is checked.
-        unsafe { Object::from_owned_ptr_or_err(self.py(), ffi::PyDict_Copy(self.as_ptr())) }
+        raw::dict_copy(self)
     }
 
     /// `d.update(other)` for any mapping.
@@ -131,17 +103,12 @@ impl<'py> Object<'py, Dict> {
     /// # Errors
     /// What reading `other` raises.
     pub fn update(&self, other: &Object<'py, Any>) -> Result<()> {
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PyDict_Update(self.as_ptr(), other.as_ptr())
-        })
-        .map(drop)
+        raw::dict_update(self, other)
     }
 
     /// `d.clear()`.
     pub fn clear(&self) {
-        // SAFETY: live dict, GIL held.
-        unsafe { ffi::PyDict_Clear(self.as_ptr()) }
+        raw::dict_clear(self)
     }
 
     /// An iterator over `(key, value)` pairs, in insertion order.
@@ -173,7 +140,7 @@ impl<'py> Object<'py, Dict> {
 /// half-updated dict either way).
 pub struct DictIter<'a, 'py> {
     dict: &'a Object<'py, Dict>,
-    pos: ffi::Py_ssize_t,
+    pos: isize,
     len: usize,
 }
 
@@ -184,20 +151,7 @@ impl<'py> Iterator for DictIter<'_, 'py> {
         if self.dict.len() != self.len {
             return None;
         }
-        let mut k = std::ptr::null_mut();
-        let mut v = std::ptr::null_mut();
-        // SAFETY: live dict, GIL held; Next hands out borrowed references, which we own copies
-        // of before any Python code can run.
-        unsafe {
-            if ffi::PyDict_Next(self.dict.as_ptr(), &mut self.pos, &mut k, &mut v) == 0 {
-                return None;
-            }
-            let py = self.dict.py();
-            Some((
-                Object::from_borrowed_ptr(py, NonNull::new_unchecked(k)),
-                Object::from_borrowed_ptr(py, NonNull::new_unchecked(v)),
-            ))
-        }
+        raw::dict_next(self.dict, &mut self.pos)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -1,11 +1,8 @@
 //! `list`.
 
-use std::ptr::NonNull;
-
-use super::any::check_int;
 use super::{Any, List, Tuple};
 use crate::conversion::IntoPython;
-use crate::{Error, Object, Python, Result, ffi};
+use crate::{Error, Object, Python, Result, raw};
 
 impl List {
     /// An empty list.
@@ -23,10 +20,8 @@ impl List {
     /// # Ok::<(), pyhost::Error>(())
     /// ```
     pub fn new(py: Python<'_>) -> Object<'_, List> {
-        // SAFETY: GIL held; an empty list allocation only fails when out of memory, which
-        // CPython treats as fatal at this size.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PyList_New(0)) }
-            .expect("allocating an empty list")
+        // An empty list only fails to allocate when out of memory.
+        raw::list_new(py).expect("allocating an empty list")
     }
 
     /// A list of the given items.
@@ -40,9 +35,7 @@ impl List {
         I::IntoIter: ExactSizeIterator,
     {
         let it = items.into_iter();
-        let l = crate::conversion::list_from_iter(py, it.len(), it)?;
-        // SAFETY: list_from_iter builds a list.
-        Ok(unsafe { l.cast_unchecked() })
+        raw::list_from_exact(py, it.len(), it.map(|v| v.into_python(py)))
     }
 }
 
@@ -50,8 +43,7 @@ impl<'py> Object<'py, List> {
     /// The number of items.
     #[inline]
     pub fn len(&self) -> usize {
-        // SAFETY: live list, GIL held.
-        unsafe { ffi::PyList_GET_SIZE(self.as_ptr()) as usize }
+        raw::list_len(self)
     }
 
     /// Whether the list is empty.
@@ -66,22 +58,12 @@ impl<'py> Object<'py, List> {
     /// `IndexError` when out of range.
     #[inline]
     pub fn get(&self, index: usize) -> Result<Object<'py, Any>> {
-        if index >= self.len() {
-            return Err(Error::Python(crate::PyErr::new(
+        raw::list_get(self, index).ok_or_else(|| {
+            Error::Python(crate::PyErr::new(
                 crate::ExceptionType::IndexError,
                 "list index out of range",
-            )));
-        }
-        // SAFETY: index in bounds, live list, GIL held; the borrowed item gets its own reference.
-        unsafe {
-            Ok(Object::from_borrowed_ptr(
-                self.py(),
-                NonNull::new_unchecked(ffi::PyList_GET_ITEM(
-                    self.as_ptr(),
-                    index as ffi::Py_ssize_t,
-                )),
             ))
-        }
+        })
     }
 
     /// Replaces the item at `index`.
@@ -90,11 +72,7 @@ impl<'py> Object<'py, List> {
     /// `IndexError` when out of range, or a conversion failure.
     pub fn set(&self, index: usize, value: impl IntoPython<'py>) -> Result<()> {
         let v = value.into_python(self.py())?;
-        // SAFETY: live list, GIL held; SetItem steals the reference and checks the index.
-        check_int(self.py(), unsafe {
-            ffi::PyList_SetItem(self.as_ptr(), index as ffi::Py_ssize_t, v.into_ptr())
-        })
-        .map(drop)
+        raw::list_set(self, index, v)
     }
 
     /// `list.append(value)`.
@@ -104,11 +82,7 @@ impl<'py> Object<'py, List> {
     #[inline]
     pub fn append(&self, value: impl IntoPython<'py>) -> Result<()> {
         let v = value.into_python(self.py())?;
-        // SAFETY: live objects, GIL held; Append adds its own reference.
-        check_int(self.py(), unsafe {
-            ffi::PyList_Append(self.as_ptr(), v.as_ptr())
-        })
-        .map(drop)
+        raw::list_append(self, &v)
     }
 
     /// `list.insert(index, value)`.
@@ -117,11 +91,7 @@ impl<'py> Object<'py, List> {
     /// A conversion failure, or `MemoryError`.
     pub fn insert(&self, index: usize, value: impl IntoPython<'py>) -> Result<()> {
         let v = value.into_python(self.py())?;
-        // SAFETY: live objects, GIL held; Insert adds its own reference.
-        check_int(self.py(), unsafe {
-            ffi::PyList_Insert(self.as_ptr(), index as ffi::Py_ssize_t, v.as_ptr())
-        })
-        .map(drop)
+        raw::list_insert(self, index, &v)
     }
 
     /// `list.sort()`.
@@ -129,15 +99,13 @@ impl<'py> Object<'py, List> {
     /// # Errors
     /// What comparing the items raises.
     pub fn sort(&self) -> Result<()> {
-        // SAFETY: live list, GIL held.
-        check_int(self.py(), unsafe { ffi::PyList_Sort(self.as_ptr()) }).map(drop)
+        raw::list_sort(self)
     }
 
     /// `tuple(list)`.
     pub fn to_tuple(&self) -> Object<'py, Tuple> {
-        // SAFETY: live list, GIL held; AsTuple only fails when out of memory.
-        unsafe { Object::from_owned_ptr_or_err(self.py(), ffi::PyList_AsTuple(self.as_ptr())) }
-            .expect("copying a list into a tuple")
+        // Only fails when out of memory.
+        raw::list_as_tuple(self).expect("copying a list into a tuple")
     }
 
     /// An iterator over the items; it sees changes made to the list while iterating, as

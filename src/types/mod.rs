@@ -39,7 +39,8 @@ pub use tuple::TupleIter;
 
 use std::ops::Deref;
 
-use crate::{Object, Python, ffi};
+use crate::raw::{self, Check};
+use crate::{Object, Python};
 
 /// A Python type pyhost can check objects against.
 pub trait PyTypeInfo {
@@ -72,11 +73,8 @@ macro_rules! markers {
             const NAME: &'static str = $py_name;
 
             #[inline(always)]
-            fn is_type_of(obj: &Object<'_, Any>) -> bool {
-                let $o = obj.as_ptr();
-                // SAFETY: live object, GIL held (the handle proves it).
-                #[allow(unused_unsafe)]
-                unsafe { $check }
+            fn is_type_of($o: &Object<'_, Any>) -> bool {
+                $check
             }
         }
 
@@ -99,38 +97,37 @@ impl PyTypeInfo for Any {
 
 markers! {
     /// `str`.
-    Str, "str", |o| ffi::PyUnicode_Check(o);
+    Str, "str", |o| raw::is(o, Check::Unicode);
     /// `bytes`.
-    Bytes, "bytes", |o| ffi::PyBytes_Check(o);
+    Bytes, "bytes", |o| raw::is(o, Check::Bytes);
     /// `int` (`bool` included, as in Python).
-    Int, "int", |o| ffi::PyLong_Check(o);
+    Int, "int", |o| raw::is(o, Check::Long);
     /// `float`.
-    Float, "float", |o| ffi::PyFloat_Check(o);
+    Float, "float", |o| raw::is(o, Check::Float);
     /// `bool`.
-    Bool, "bool", |o| ffi::PyBool_Check(o);
+    Bool, "bool", |o| raw::is(o, Check::Bool);
     /// `None`'s type.
-    NoneType, "None", |o| o == ffi::Py_None();
+    NoneType, "None", |o| o.as_ptr() == raw::none_ptr();
     /// `tuple`.
-    Tuple, "tuple", |o| ffi::PyTuple_Check(o);
+    Tuple, "tuple", |o| raw::is(o, Check::Tuple);
     /// `list`.
-    List, "list", |o| ffi::PyList_Check(o);
+    List, "list", |o| raw::is(o, Check::List);
     /// `dict`.
-    Dict, "dict", |o| ffi::PyDict_Check(o);
+    Dict, "dict", |o| raw::is(o, Check::Dict);
     /// `set` or `frozenset`.
-    Set, "set", |o| ffi::PyAnySet_Check(o);
+    Set, "set", |o| raw::is(o, Check::AnySet);
     /// A module.
-    Module, "module", |o| ffi::PyModule_Check(o);
+    Module, "module", |o| raw::is(o, Check::Module);
     /// Anything callable.
-    Callable, "callable", |o| ffi::PyCallable_Check(o) != 0;
+    Callable, "callable", |o| raw::is(o, Check::Callable);
     /// A class (`type` or a subclass of it).
-    Type, "type", |o| ffi::PyType_Check(o);
+    Type, "type", |o| raw::is(o, Check::Type);
 }
 
 impl<'py> Python<'py> {
     /// `None`.
     #[inline]
     pub fn none(self) -> Object<'py, NoneType> {
-        // SAFETY: None is always live; GIL held (token).
-        unsafe { Object::from_borrowed_ptr(self, std::ptr::NonNull::new_unchecked(ffi::Py_None())) }
+        raw::singleton(self, raw::none_ptr())
     }
 }

@@ -1,10 +1,8 @@
 //! Modules: import, create, reload.
 
-use std::ptr::NonNull;
-
 use super::{Any, Dict, Module, Str};
 use crate::conversion::IntoPython;
-use crate::{Borrowed, Object, Python, Result, ffi};
+use crate::{Borrowed, Object, Python, Result, raw};
 
 impl<'py> Python<'py> {
     /// `import name` (dotted names return the leaf module, like `importlib.import_module`).
@@ -22,9 +20,7 @@ impl<'py> Python<'py> {
     /// # Ok::<(), pyhost::Error>(())
     /// ```
     pub fn import(self, name: &str) -> Result<Object<'py, Module>> {
-        let n = Str::new(self, name)?;
-        // SAFETY: GIL held; ImportModule returns the leaf module (owned) or NULL.
-        unsafe { Object::from_owned_ptr_or_err(self, ffi::PyImport_Import(n.as_ptr())) }
+        raw::import(&Str::new(self, name)?)
     }
 }
 
@@ -34,9 +30,7 @@ impl Module {
     /// # Errors
     /// `MemoryError`, or a name with a NUL byte.
     pub fn new<'py>(py: Python<'py>, name: &str) -> Result<Object<'py, Module>> {
-        let n = Str::new(py, name)?;
-        // SAFETY: GIL held; the result is checked.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PyModule_NewObject(n.as_ptr())) }
+        raw::module_new(&Str::new(py, name)?)
     }
 }
 
@@ -62,14 +56,7 @@ impl<'py> Object<'py, Module> {
 
     /// The module's namespace (`module.__dict__`), borrowed.
     pub fn dict(&self) -> Borrowed<'_, 'py, Dict> {
-        // SAFETY: live module, GIL held; GetDict returns a borrowed, never-NULL dict for a
-        // module object.
-        unsafe {
-            Borrowed::from_ptr(
-                self.py(),
-                NonNull::new_unchecked(ffi::PyModule_GetDict(self.as_ptr())),
-            )
-        }
+        raw::module_dict(self)
     }
 
     /// Sets a module attribute (`module.name = value`).
@@ -85,10 +72,7 @@ impl<'py> Object<'py, Module> {
     /// # Errors
     /// What the module raises while it runs again.
     pub fn reload(&self) -> Result<Object<'py, Module>> {
-        // SAFETY: live module, GIL held; the result is checked.
-        unsafe {
-            Object::from_owned_ptr_or_err(self.py(), ffi::PyImport_ReloadModule(self.as_ptr()))
-        }
+        raw::reload(self)
     }
 
     /// Adds the module to `sys.modules` under its name, so `import` finds it.

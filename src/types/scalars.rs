@@ -1,7 +1,7 @@
 //! `int`, `float` and `bool`.
 
 use super::{Bool, Float, Int};
-use crate::{Object, Python, Result, ffi};
+use crate::{Object, Python, Result, raw};
 
 impl Int {
     /// A new `int`.
@@ -20,8 +20,7 @@ impl Int {
     /// ```
     #[inline]
     pub fn new(py: Python<'_>, v: i64) -> Result<Object<'_, Int>> {
-        // SAFETY: GIL held; the result is checked.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PyLong_FromLongLong(v)) }
+        raw::long_from_i64(py, v)
     }
 }
 
@@ -32,8 +31,7 @@ impl Float {
     /// `MemoryError`.
     #[inline]
     pub fn new(py: Python<'_>, v: f64) -> Result<Object<'_, Float>> {
-        // SAFETY: GIL held; the result is checked.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PyFloat_FromDouble(v)) }
+        raw::float_from_f64(py, v)
     }
 }
 
@@ -41,8 +39,8 @@ impl Object<'_, Float> {
     /// The value.
     #[inline]
     pub fn value(&self) -> f64 {
-        // SAFETY: live float (or subclass), GIL held; a float subclass cannot fail here.
-        unsafe { ffi::PyFloat_AsDouble(self.as_ptr()) }
+        // A float or float subclass: the conversion cannot fail.
+        raw::float_as_f64(self.as_any())
     }
 }
 
@@ -60,9 +58,7 @@ impl Bool {
     /// ```
     #[inline]
     pub fn new(py: Python<'_>, v: bool) -> Object<'_, Bool> {
-        let p = if v { ffi::Py_True() } else { ffi::Py_False() };
-        // SAFETY: the singletons are always live; GIL held.
-        unsafe { Object::from_borrowed_ptr(py, std::ptr::NonNull::new_unchecked(p)) }
+        raw::singleton(py, raw::bool_ptr(v))
     }
 }
 
@@ -70,6 +66,6 @@ impl Object<'_, Bool> {
     /// Whether it is `True`.
     #[inline]
     pub fn is_true(&self) -> bool {
-        self.as_ptr() == ffi::Py_True()
+        self.as_ptr() == raw::bool_ptr(true)
     }
 }

@@ -1,9 +1,8 @@
 //! `set` and `frozenset`.
 
 use super::Set;
-use super::any::check_int;
 use crate::conversion::IntoPython;
-use crate::{Object, Python, Result, ffi};
+use crate::{Object, Python, Result, raw};
 
 impl Set {
     /// An empty set.
@@ -22,17 +21,15 @@ impl Set {
     /// # Ok::<(), pyhost::Error>(())
     /// ```
     pub fn new(py: Python<'_>) -> Object<'_, Set> {
-        // SAFETY: GIL held; an empty set only fails to allocate when out of memory.
-        unsafe { Object::from_owned_ptr_or_err(py, ffi::PySet_New(std::ptr::null_mut())) }
-            .expect("allocating an empty set")
+        // An empty set only fails to allocate when out of memory.
+        raw::set_new(py).expect("allocating an empty set")
     }
 }
 
 impl<'py> Object<'py, Set> {
     /// The number of items.
     pub fn len(&self) -> usize {
-        // SAFETY: live set, GIL held.
-        unsafe { ffi::PySet_Size(self.as_ptr()) as usize }
+        raw::set_len(self)
     }
 
     /// Whether the set is empty.
@@ -46,11 +43,7 @@ impl<'py> Object<'py, Set> {
     /// `TypeError` for an unhashable value, or a conversion failure.
     pub fn add(&self, value: impl IntoPython<'py>) -> Result<()> {
         let v = value.into_python(self.py())?;
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PySet_Add(self.as_ptr(), v.as_ptr())
-        })
-        .map(drop)
+        raw::set_add(self, &v)
     }
 
     /// `value in set`.
@@ -59,11 +52,7 @@ impl<'py> Object<'py, Set> {
     /// `TypeError` for an unhashable value.
     pub fn contains(&self, value: impl IntoPython<'py>) -> Result<bool> {
         let v = value.into_python(self.py())?;
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PySet_Contains(self.as_ptr(), v.as_ptr())
-        })
-        .map(|r| r == 1)
+        raw::set_contains(self, &v)
     }
 
     /// `set.discard(value)`; returns whether it was present.
@@ -72,10 +61,6 @@ impl<'py> Object<'py, Set> {
     /// `TypeError` for an unhashable value.
     pub fn discard(&self, value: impl IntoPython<'py>) -> Result<bool> {
         let v = value.into_python(self.py())?;
-        // SAFETY: live objects, GIL held.
-        check_int(self.py(), unsafe {
-            ffi::PySet_Discard(self.as_ptr(), v.as_ptr())
-        })
-        .map(|r| r == 1)
+        raw::set_discard(self, &v)
     }
 }

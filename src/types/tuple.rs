@@ -1,10 +1,8 @@
 //! `tuple`.
 
-use std::ptr::NonNull;
-
 use super::{Any, Tuple};
 use crate::conversion::IntoPython;
-use crate::{Borrowed, Error, Object, Python, Result, ffi};
+use crate::{Borrowed, Error, Object, Python, Result, raw};
 
 impl Tuple {
     /// A tuple of the given items.
@@ -31,13 +29,12 @@ impl Tuple {
         I::IntoIter: ExactSizeIterator,
     {
         let it = items.into_iter();
-        crate::conversion::tuple_from_iter(py, it.len(), it)
+        raw::tuple_from_exact(py, it.len(), it.map(|v| v.into_python(py)))
     }
 
     /// `()`.
     pub fn empty(py: Python<'_>) -> Object<'_, Tuple> {
-        // SAFETY: GIL held; the empty tuple cannot fail to be created (it is a singleton).
-        unsafe { Object::from_owned_ptr(py, NonNull::new_unchecked(ffi::PyTuple_New(0))) }
+        raw::tuple_empty(py)
     }
 }
 
@@ -45,8 +42,7 @@ impl<'py> Object<'py, Tuple> {
     /// The number of items.
     #[inline]
     pub fn len(&self) -> usize {
-        // SAFETY: live tuple, GIL held.
-        unsafe { ffi::PyTuple_GET_SIZE(self.as_ptr()) as usize }
+        self.as_slice().len()
     }
 
     /// Whether the tuple is empty.
@@ -72,13 +68,7 @@ impl<'py> Object<'py, Tuple> {
     /// The items, borrowed from the tuple.
     #[inline]
     pub fn as_slice(&self) -> &[Borrowed<'_, 'py, Any>] {
-        // SAFETY: a complete tuple holds `len` non-null item pointers inline; Borrowed is a
-        // transparent NonNull; the slice borrows `self`, which keeps the items alive.
-        unsafe {
-            let first = (&raw mut (*self.as_ptr().cast::<ffi::PyTupleObject>()).ob_item)
-                .cast::<Borrowed<'_, 'py, Any>>();
-            std::slice::from_raw_parts(first, self.len())
-        }
+        raw::tuple_items(self)
     }
 
     /// An iterator over the items.
