@@ -142,59 +142,8 @@ pub(crate) fn any_active() -> bool {
             .any(|s| s.count.load(Ordering::Acquire) != 0)
 }
 
-#[cfg(target_os = "linux")]
 mod sys {
-    use std::os::raw::{c_int, c_long};
-
-    unsafe extern "C" {
-        fn syscall(number: c_long, ...) -> c_long;
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    const SYS_MEMBARRIER: c_long = 324;
-    #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
-    const SYS_MEMBARRIER: c_long = 283;
-    #[cfg(target_arch = "arm")]
-    const SYS_MEMBARRIER: c_long = 389;
-    #[cfg(target_arch = "x86")]
-    const SYS_MEMBARRIER: c_long = 375;
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "arm",
-        target_arch = "x86"
-    )))]
-    const SYS_MEMBARRIER: c_long = -1;
-
-    const CMD_PRIVATE_EXPEDITED: c_int = 1 << 3;
-    const CMD_REGISTER_PRIVATE_EXPEDITED: c_int = 1 << 4;
-
-    /// Registers the process for expedited private barriers.
-    pub(super) fn register() -> bool {
-        if SYS_MEMBARRIER < 0 {
-            return false;
-        }
-        // SAFETY: membarrier(2) with a command and flags 0 only reads its arguments; an
-        // unknown command or a kernel without it returns -1.
-        unsafe { syscall(SYS_MEMBARRIER, CMD_REGISTER_PRIVATE_EXPEDITED, 0 as c_int) == 0 }
-    }
-
-    /// A full memory barrier on every running thread of the process.
-    pub(super) fn barrier() -> bool {
-        // SAFETY: as above; the process registered first (`register` returned true).
-        unsafe { syscall(SYS_MEMBARRIER, CMD_PRIVATE_EXPEDITED, 0 as c_int) == 0 }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod sys {
-    pub(super) fn register() -> bool {
-        false
-    }
-    pub(super) fn barrier() -> bool {
-        false
-    }
+    pub(super) use crate::raw::runtime::{membarrier as barrier, membarrier_register as register};
 }
 
 #[cfg(test)]

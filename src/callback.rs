@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use std::sync::OnceLock;
 
-use crate::gil::{Nested, drain_pending};
+use crate::raw::{Nested, drain_pending_held};
 use crate::types::Any;
 use crate::{Object, Python, Result, Unbound, ffi, raw};
 
@@ -42,11 +42,10 @@ impl CallbackOutput for ffi::Py_ssize_t {
 /// The calling thread holds the GIL (it was called by the interpreter).
 #[inline]
 pub unsafe fn trampoline<R: CallbackOutput>(body: impl FnOnce(Python<'_>) -> Result<R>) -> R {
-    let _nested = Nested::enter();
     // SAFETY: the interpreter called us, so this thread holds the GIL (caller).
     let py = unsafe { Python::assume_gil_acquired() };
-    // SAFETY: GIL held.
-    unsafe { drain_pending() };
+    let _nested = Nested::enter(py);
+    drain_pending_held(py);
     let outcome = catch_unwind(AssertUnwindSafe(|| match body(py) {
         Ok(v) => v,
         Err(e) => {

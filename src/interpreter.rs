@@ -7,14 +7,15 @@
 //! cannot inject code into the host. Python's signal handlers are not installed (the host owns
 //! `SIGINT`) unless [`Builder::signal_handlers`] asks for them.
 
-use std::ffi::{CString, c_char};
-use std::mem::MaybeUninit;
+use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::thread::ThreadId;
 
-use crate::gil::{Acquired, FINALIZED, FINALIZING, Nested, RUNNING, STARTING, STATE, UNINIT};
+use crate::raw::runtime::{
+    Acquired, Config, FINALIZED, FINALIZING, RUNNING, STARTING, STATE, Starting, UNINIT,
+};
 use crate::{Error, Python, Result, ffi};
 
 /// The signature of a builtin module's init function (`PyInit_<name>`).
@@ -173,103 +174,49 @@ impl Builder {
     /// [`shutdown`], [`Error::PythonHome`] when the standard library cannot be found,
     /// [`Error::Venv`] for an unusable venv, [`Error::Init`] when CPython refuses to start.
     pub fn start(self) -> Result<()> {
-        match STATE.compare_exchange(UNINIT, STARTING, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(_) => {}
-            Err(FINALIZING | FINALIZED) => return Err(Error::Finalized),
-            Err(_) => return Err(Error::AlreadyInitialized),
-        }
-        // SAFETY: STARTING excludes every other start; nothing else touches the interpreter.
-        match unsafe { self.start_inner() } {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                STATE.store(UNINIT, Ordering::SeqCst);
-                Err(e)
-            }
-        }
-    }
-
-    /// # Safety
-    /// Called once, by the thread that moved the state to `STARTING`.
-    unsafe fn start_inner(self) -> Result<()> {
+        let starting = Starting::begin()?;
         let venv = self.venv.as_deref().map(check_venv).transpose()?;
-        let mut config = MaybeUninit::<ffi::PyConfig>::zeroed();
-        // SAFETY: the config is initialized by the Init call before any other use and cleared
-        // on every path out of this block; strings are NUL-terminated copies that outlive the
-        // calls they are passed to.
-        unsafe {
-            let c = config.as_mut_ptr();
-            if self.use_environment {
-                ffi::PyConfig_InitPythonConfig(c);
-            } else {
-                ffi::PyConfig_InitIsolatedConfig(c);
-            }
-            let cfg = &mut *c;
-            cfg.install_signal_handlers = self.signal_handlers.into();
-            cfg.buffered_stdio = self.buffered_stdio.into();
-            cfg.user_site_directory = self.user_site.into();
-            cfg.site_import = self.site_import.into();
-            cfg.parse_argv = 0;
-            cfg.configure_c_stdio = 0;
-            let result = (|| -> Result<()> {
-                if let Some(name) = &self.program_name {
-                    set_string(c, &raw mut (*c).program_name, name)?;
-                }
-                if let Some(home) = &self.home {
-                    set_string(c, &raw mut (*c).home, &home.to_string_lossy())?;
-                }
-                let argv: Vec<CString> = if self.argv.is_empty() {
-                    vec![CString::default()]
-                } else {
-                    self.argv
-                        .iter()
-                        .map(|a| cstring(a))
-                        .collect::<Result<_>>()?
-                };
-                let mut ptrs: Vec<*mut c_char> =
-                    argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
-                check_status(ffi::PyConfig_SetBytesArgv(
-                    c,
-                    ptrs.len() as ffi::Py_ssize_t,
-                    ptrs.as_mut_ptr(),
-                ))?;
-                check_status(ffi::PyConfig_Read(c))?;
-                check_stdlib(&*c)?;
-                for (name, init) in &self.builtins {
-                    // The inittab keeps the name pointer for the life of the process.
-                    let leaked: &'static std::ffi::CStr =
-                        Box::leak(name.clone().into_boxed_c_str());
-                    if ffi::PyImport_AppendInittab(leaked.as_ptr(), Some(*init)) != 0 {
-                        return Err(Error::Init {
-                            message: format!("could not register builtin module {name:?}"),
-                        });
-                    }
-                }
-                check_status(ffi::Py_InitializeFromConfig(c))
-            })();
-            ffi::PyConfig_Clear(c);
-            result?;
+        let mut config = Config::new(!self.use_environment);
+        config.set_flags(
+            self.signal_handlers,
+            self.buffered_stdio,
+            self.user_site,
+            self.site_import,
+        );
+        if let Some(name) = &self.program_name {
+            config.set_string(false, name)?;
         }
-
-        // Running, with the GIL held by this thread's main thread state.
-        // SAFETY: initialization just succeeded on this thread, which holds the GIL.
-        let tstate = unsafe { ffi::PyThreadState_Get() };
-        crate::gil::adopt_main_thread_state(tstate);
+        if let Some(home) = &self.home {
+            config.set_string(true, &home.to_string_lossy())?;
+        }
+        let argv = if self.argv.is_empty() {
+            vec![String::new()]
+        } else {
+            self.argv.clone()
+        };
+        config.set_argv(&argv)?;
+        config.read()?;
+        check_stdlib(&config)?;
+        for (name, init) in &self.builtins {
+            // The inittab keeps the name pointer for the life of the process.
+            let leaked: &'static std::ffi::CStr = Box::leak(name.clone().into_boxed_c_str());
+            crate::raw::runtime::append_inittab(leaked, *init)?;
+        }
+        let started = config.initialize(starting)?;
         let me = std::thread::current();
         *STARTED_ON.lock().unwrap_or_else(|e| e.into_inner()) = Some((
             me.id(),
             me.name()
                 .map_or_else(|| format!("{:?}", me.id()), str::to_owned),
         ));
-        let setup = {
-            let _n = Nested::enter();
-            // SAFETY: this thread holds the GIL.
-            let py = unsafe { Python::assume_gil_acquired() };
-            post_init(py, &self.paths, venv.as_ref(), self.executable.as_deref())
-        };
-        crate::active::setup();
-        STATE.store(RUNNING, Ordering::SeqCst);
-        // SAFETY: release the GIL held since initialization; the state is kept for this thread.
-        unsafe { ffi::PyEval_SaveThread() };
+        let setup = post_init(
+            started.python(),
+            &self.paths,
+            venv.as_ref(),
+            self.executable.as_deref(),
+        );
+        // Running; the GIL is released.
+        drop(started);
         if let Err(e) = setup {
             // The interpreter is up but not configured as asked: do not leave it half-done.
             let _ = shutdown();
@@ -395,18 +342,9 @@ fn post_init(
 
 /// Checks that the standard library is on the computed search path, so a moved binary gets a
 /// clear error instead of CPython's fatal "No module named 'encodings'".
-///
-/// # Safety
-/// `config` was read with `PyConfig_Read`.
-unsafe fn check_stdlib(config: &ffi::PyConfig) -> Result<()> {
-    let list = &config.module_search_paths;
-    // SAFETY: after PyConfig_Read the list holds `length` valid wide strings (caller).
-    let searched: Vec<PathBuf> = (0..list.length)
-        .map(|i| PathBuf::from(unsafe { wide_to_string(*list.items.offset(i)) }))
-        .collect();
-    // SAFETY: home is NULL or a valid wide string (caller).
-    let home =
-        (!config.home.is_null()).then(|| PathBuf::from(unsafe { wide_to_string(config.home) }));
+fn check_stdlib(config: &Config) -> Result<()> {
+    let searched = config.module_search_paths();
+    let home = config.home();
     let searched = if searched.is_empty() {
         // Python 3.11+ computes the search path during initialization, not in PyConfig_Read:
         // check the places it looks for the standard library.
@@ -458,73 +396,6 @@ fn default_stdlib_dirs(home: Option<&Path>) -> Vec<PathBuf> {
         }
     }
     prefixes.iter().map(|p| p.join(&lib)).collect()
-}
-
-/// Converts a NUL-terminated `wchar_t` string.
-///
-/// # Safety
-/// `w` is NULL or a valid NUL-terminated wide string.
-unsafe fn wide_to_string(w: *const ffi::wchar_t) -> String {
-    let mut out = String::new();
-    if w.is_null() {
-        return out;
-    }
-    let mut i = 0;
-    loop {
-        // SAFETY: within the string, up to and including its terminator (caller).
-        let c = unsafe { *w.offset(i) } as u32;
-        if c == 0 {
-            break;
-        }
-        out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
-        i += 1;
-    }
-    out
-}
-
-fn cstring(s: &str) -> Result<CString> {
-    CString::new(s).map_err(|_| Error::Init {
-        message: format!("{s:?} contains a NUL byte"),
-    })
-}
-
-/// Sets a `PyConfig` string field from UTF-8 text.
-///
-/// # Safety
-/// `config` is initialized and `field` points into it.
-unsafe fn set_string(
-    config: *mut ffi::PyConfig,
-    field: *mut *mut ffi::wchar_t,
-    value: &str,
-) -> Result<()> {
-    let v = cstring(value)?;
-    // SAFETY: forwarded to the caller; `v` outlives the call, which copies it.
-    check_status(unsafe { ffi::PyConfig_SetBytesString(config, field, v.as_ptr()) })
-}
-
-/// Turns a failed `PyStatus` into [`Error::Init`].
-fn check_status(status: ffi::PyStatus) -> Result<()> {
-    // SAFETY: the status was returned by CPython; its strings are static or NULL.
-    unsafe {
-        if ffi::PyStatus_Exception(status) == 0 {
-            return Ok(());
-        }
-        let text = |p: *const c_char| {
-            if p.is_null() {
-                String::new()
-            } else {
-                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
-            }
-        };
-        let (func, msg) = (text(status.func), text(status.err_msg));
-        Err(Error::Init {
-            message: if func.is_empty() {
-                msg
-            } else {
-                format!("{func}: {msg}")
-            },
-        })
-    }
 }
 
 /// Starts the interpreter with the defaults ([`Interpreter::builder`]).
@@ -648,22 +519,22 @@ fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
-    let held = Acquired::acquire_for_shutdown();
-    // SAFETY: the GIL is held (just taken above) on this thread.
-    let py = unsafe { Python::assume_gil_acquired() };
+    let Some(held) = Acquired::acquire_for_shutdown() else {
+        // Another thread entered meanwhile (it cannot: acquisitions fail in FINALIZING).
+        STATE.store(RUNNING, Ordering::SeqCst);
+        return Err(Error::Stuck {
+            after: start.elapsed(),
+        });
+    };
+    let py = held.python();
     // Finalizing from another thread than the one `threading` calls its main thread: from
     // 3.9 to 3.12, `threading._shutdown` would wait for that (live) thread's state and hang.
     // Leave it out of the threads to wait for, as CPython means to ("ignore _main_thread").
     if let Err(e) = py.exec(FORGET_OTHER_MAIN_THREAD) {
         drop(e);
     }
-    // SAFETY: the GIL is held and no other thread is inside a pyhost acquisition.
-    let rc = unsafe {
-        crate::gil::drain_pending();
-        ffi::Py_FinalizeEx()
-    };
+    let rc = held.finalize();
     STATE.store(FINALIZED, Ordering::SeqCst);
-    held.forget_after_finalize();
     if rc < 0 {
         return Err(Error::Init {
             message: "Py_FinalizeEx reported an error (often a failed flush of sys.stdout)".into(),

@@ -401,7 +401,7 @@ impl<T> Unbound<T> {
 
 impl<T> Drop for Unbound<T> {
     fn drop(&mut self) {
-        crate::gil::release_owned(self.ptr);
+        crate::raw::release_owned(self.ptr);
     }
 }
 

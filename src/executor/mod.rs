@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use call::{CANCELLED, Control, DONE, Phase, QUEUED, RUNNING, Slot, finish};
 pub use call::{Call, block_on};
 
-use crate::{Error, Python, Result, ffi, with_gil};
+use crate::{Error, Python, Result, raw, with_gil};
 
 /// What [`Executor::shutdown`] does with calls that have not finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -368,11 +368,7 @@ thread_local! {
 }
 
 fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>) {
-    // SAFETY: as above.
-    worker.ident.store(
-        unsafe { ffi::PyThread_get_thread_ident() } as u64,
-        Ordering::Release,
-    );
+    worker.ident.store(raw::thread_ident(), Ordering::Release);
     CURRENT_WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
     while let Some(job) = shared.next_job(worker) {
         run_job(shared, worker, job);
@@ -412,13 +408,7 @@ fn run_job(shared: &Shared, worker: &Worker, job: Job) {
         if control.async_exc_sent.load(Ordering::Acquire) {
             // An interruption may still be pending for this thread: clear it so it cannot
             // hit the next call.
-            // SAFETY: GIL held; a NULL exception clears the thread's pending one.
-            unsafe {
-                ffi::PyThreadState_SetAsyncExc(
-                    worker.ident.load(Ordering::Acquire) as _,
-                    std::ptr::null_mut(),
-                )
-            };
+            raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
         }
         shared
             .stats

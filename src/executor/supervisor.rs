@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::call::{CANCELLED, Control, RUNNING, STUCK, TIMED_OUT};
 use super::{CURRENT_WORKER, Shared, Worker};
 use crate::types::{Any, Dict, Function, Tuple};
-use crate::{Borrowed, Error, Object, PyErr, Python, Result, Unbound, ffi, with_gil};
+use crate::{Borrowed, Error, Object, PyErr, Python, Result, Unbound, raw, with_gil};
 
 pub(crate) struct Supervisor {
     state: Mutex<SupState>,
@@ -169,13 +169,7 @@ fn interrupt(worker: &Worker, control: &Arc<Control>) {
         // The worker publishes and clears its current call with the GIL held, and we hold it
         // now: if the call is still current, the exception lands in it and nowhere else.
         if is_current {
-            // SAFETY: GIL held; the exception class is live (kept in a static).
-            unsafe {
-                ffi::PyThreadState_SetAsyncExc(
-                    worker.ident.load(Ordering::Acquire) as _,
-                    exc.as_ptr(),
-                )
-            };
+            raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), Some(&exc));
             control.async_exc_sent.store(true, Ordering::Release);
         }
         Ok(())
@@ -191,19 +185,11 @@ static CALL_INTERRUPTED: OnceLock<Unbound<Any>> = OnceLock::new();
 /// cancellation. It derives from `BaseException`, so `except Exception` does not swallow it.
 pub(crate) fn interrupt_exception(py: Python<'_>) -> Result<Object<'_, Any>> {
     if CALL_INTERRUPTED.get().is_none() {
-        // SAFETY: GIL held (token); the result is checked.
-        let class = unsafe {
-            Object::<Any>::from_owned_ptr_or_err(
-                py,
-                ffi::PyErr_NewExceptionWithDoc(
-                    c"pyhost.CallInterrupted".as_ptr(),
-                    c"Raised in Python code whose call was stopped by its deadline or cancelled."
-                        .as_ptr(),
-                    ffi::PyExc_BaseException,
-                    std::ptr::null_mut(),
-                ),
-            )
-        }?;
+        let class = raw::new_exception_class(
+            &raw::exception_class!(py, PyExc_BaseException),
+            c"pyhost.CallInterrupted",
+            c"Raised in Python code whose call was stopped by its deadline or cancelled.",
+        )?;
         let _ = CALL_INTERRUPTED.set(class.unbind());
     }
     Ok(CALL_INTERRUPTED
@@ -278,13 +264,8 @@ pub(crate) fn install_sleep(py: Python<'_>) -> Result<()> {
             let interrupted = py.allow_threads(|| worker.sleep(d));
             if interrupted {
                 // Raise it here, now, rather than leave the scheduled one pending.
-                // SAFETY: GIL held; NULL clears this thread's pending asynchronous exception.
-                unsafe {
-                    ffi::PyThreadState_SetAsyncExc(
-                        worker.ident.load(Ordering::Acquire) as _,
-                        std::ptr::null_mut(),
-                    )
-                };
+                // Clears this thread's pending asynchronous exception.
+                raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
                 let class = crate::ExceptionType::custom(&interrupt_exception(py)?)?;
                 return Err(
                     PyErr::new(class, "the call was stopped by its deadline or cancelled").into(),

@@ -611,6 +611,24 @@ pub(crate) unsafe fn class_from_static<'py>(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Threads: identities and asynchronous exceptions
+
+/// The Python thread identifier of the calling thread (`threading.get_ident()`).
+pub(crate) fn thread_ident() -> u64 {
+    // SAFETY: no precondition.
+    unsafe { ffi::PyThread_get_thread_ident() as u64 }
+}
+
+/// Schedules `exc` (a class) to be raised in the thread `ident` at its next check, or
+/// cancels a pending one (`None`). Returns how many thread states were changed.
+pub(crate) fn set_async_exc(py: Python<'_>, ident: u64, exc: Option<&Object<'_, Any>>) -> usize {
+    let _ = py;
+    let e = exc.map_or(null_mut(), |e| e.as_ptr());
+    // SAFETY: GIL held (token); `e` is NULL or a live class kept alive by the caller.
+    unsafe { ffi::PyThreadState_SetAsyncExc(ident as _, e) as usize }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Imports and code
 
 /// `import name` (the leaf module).

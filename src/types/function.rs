@@ -166,7 +166,7 @@ unsafe extern "C" fn drop_closure<F: Closure>(capsule: *mut ffi::PyObject) {
             return;
         }
         let boxed = Box::from_raw(p.cast::<Boxed<F>>());
-        let _nested = crate::gil::Nested::enter();
+        let _nested = crate::raw::Nested::enter(crate::Python::assume_gil_acquired());
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(boxed))).is_err() {
             eprintln!("pyhost: dropping a closure panicked; aborting");
             std::process::abort();
