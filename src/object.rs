@@ -129,6 +129,12 @@ impl<'py, T> Object<'py, T> {
         self.ptr.as_ptr()
     }
 
+    /// The raw pointer, known to be non-null.
+    #[inline(always)]
+    pub(crate) fn as_non_null(&self) -> NonNull<ffi::PyObject> {
+        self.ptr
+    }
+
     /// The raw pointer, with ownership passed to the caller.
     #[inline(always)]
     pub fn into_ptr(self) -> *mut ffi::PyObject {
@@ -324,6 +330,14 @@ impl<'a, 'py, T> Borrowed<'a, 'py, T> {
         } else {
             Err(Error::downcast(self.as_any(), U::NAME))
         }
+    }
+
+    /// Views owned handles as borrowed ones, for as long as the handles are borrowed.
+    #[inline(always)]
+    pub(crate) fn slice_of(objs: &'a [Object<'py, T>]) -> &'a [Borrowed<'a, 'py, T>] {
+        // SAFETY: Object and Borrowed are both transparent non-null pointers; the handles keep
+        // the objects alive for 'a.
+        unsafe { std::slice::from_raw_parts(objs.as_ptr().cast(), objs.len()) }
     }
 
     /// An untyped borrowed view.

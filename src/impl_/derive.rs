@@ -39,9 +39,7 @@ impl<'py> Fields<'py> {
 
     fn get(&self, key: &str) -> Result<Option<Object<'py, Any>>> {
         if self.dict {
-            // SAFETY: checked to be a dict in `new`.
-            let d = unsafe { self.obj.clone().cast_unchecked::<Dict>() };
-            d.get_item(key)
+            self.obj.downcast::<Dict>()?.get_item(key)
         } else {
             self.obj.getattr_opt(key)
         }

@@ -9,26 +9,14 @@
 use std::any::Any as StdAny;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::ptr::NonNull;
 
 use super::args::{ArgError, FunctionDescription, KeywordName};
-use crate::types::{Any, Dict, Tuple};
+use crate::types::{Dict, Tuple};
 use crate::{
-    Borrowed, Error, ExceptionType, FromPython, FromPythonOwned, Object, PyErr, Python, Result, ffi,
+    Error, ExceptionType, FromPython, FromPythonOwned, Object, PyErr, Python, Result, raw,
 };
 
-/// A borrowed argument.
-pub type Arg<'a, 'py> = Borrowed<'a, 'py, Any>;
-
-/// The arguments of one call in CPython's "fastcall" layout: positional arguments, then the
-/// values of the keyword arguments, with the keyword names apart. Everything is borrowed from
-/// the caller for `'a`.
-#[derive(Clone, Copy)]
-pub struct FastcallArgs<'a, 'py> {
-    positional: &'a [Arg<'a, 'py>],
-    keyword_names: &'a [Arg<'a, 'py>],
-    keyword_values: &'a [Arg<'a, 'py>],
-}
+pub use crate::raw::entry::{Arg, FastcallArgs};
 
 /// What [`FastcallArgs::bind`] leaves besides the slots.
 pub struct Rest<'a, 'py> {
@@ -38,96 +26,7 @@ pub struct Rest<'a, 'py> {
     pub varkw: Option<Object<'py, Dict>>,
 }
 
-/// A slice of object pointers as borrowed arguments.
-///
-/// # Safety
-/// `ptr` is NULL with `len == 0`, or points to `len` live, non-null object pointers that stay
-/// valid (and referenced) for `'a`; the GIL is held for `'py`.
-#[inline(always)]
-unsafe fn arg_slice<'a, 'py>(ptr: *const *mut ffi::PyObject, len: usize) -> &'a [Arg<'a, 'py>] {
-    if len == 0 {
-        return &[];
-    }
-    // SAFETY: `Borrowed` is a transparent non-null pointer, so `len` non-null object pointers
-    // are `len` valid `Borrowed` values; they live for 'a (caller).
-    unsafe { std::slice::from_raw_parts(ptr.cast::<Arg<'a, 'py>>(), len) }
-}
-
-/// The items of a tuple, borrowed for as long as the tuple is.
-#[inline(always)]
-pub(crate) fn tuple_items<'a, 'py>(tuple: Borrowed<'a, 'py, Tuple>) -> &'a [Arg<'a, 'py>] {
-    let p = tuple.as_ptr();
-    // SAFETY: a live tuple (the handle proves it), GIL held. A complete tuple holds its size in
-    // non-null item pointers inline, immutable while the tuple lives ('a).
-    unsafe {
-        let len = ffi::PyTuple_GET_SIZE(p) as usize;
-        let first =
-            (&raw mut (*p.cast::<ffi::PyTupleObject>()).ob_item).cast::<*mut ffi::PyObject>();
-        arg_slice(first, len)
-    }
-}
-
 impl<'a, 'py> FastcallArgs<'a, 'py> {
-    /// The arguments of a `METH_FASTCALL | METH_KEYWORDS` call.
-    ///
-    /// # Safety
-    /// As CPython passes them: `args` holds `nargs` positional arguments followed by one value
-    /// per name in `kwnames` (a tuple of `str`, or NULL), all live for `'a`; the GIL is held.
-    #[inline(always)]
-    pub(crate) unsafe fn from_raw(
-        py: Python<'py>,
-        args: *const *mut ffi::PyObject,
-        nargs: ffi::Py_ssize_t,
-        kwnames: *mut ffi::PyObject,
-    ) -> Self {
-        let nargs = nargs as usize;
-        let keyword_names = match NonNull::new(kwnames) {
-            // SAFETY: a live tuple for 'a (caller).
-            Some(k) => tuple_items(unsafe { Borrowed::<Tuple>::from_ptr(py, k) }),
-            None => &[],
-        };
-        // SAFETY: `args` holds `nargs + len(kwnames)` live pointers (caller).
-        unsafe {
-            FastcallArgs {
-                positional: arg_slice(args, nargs),
-                keyword_names,
-                keyword_values: arg_slice(
-                    if args.is_null() {
-                        args
-                    } else {
-                        args.add(nargs)
-                    },
-                    keyword_names.len(),
-                ),
-            }
-        }
-    }
-
-    /// No arguments at all.
-    #[inline(always)]
-    pub(crate) fn empty() -> Self {
-        FastcallArgs {
-            positional: &[],
-            keyword_names: &[],
-            keyword_values: &[],
-        }
-    }
-
-    /// Arguments from separately held slices (the tuple-and-dict calling convention, after
-    /// the dict's items were collected).
-    #[inline(always)]
-    pub(crate) fn from_parts(
-        positional: &'a [Arg<'a, 'py>],
-        keyword_names: &'a [Arg<'a, 'py>],
-        keyword_values: &'a [Arg<'a, 'py>],
-    ) -> Self {
-        FastcallArgs {
-            positional,
-            keyword_names,
-            keyword_values,
-        }
-    }
-
     /// How many positional arguments were passed.
     pub fn positional_len(&self) -> usize {
         self.positional.len()
@@ -162,22 +61,7 @@ impl<'a, 'py> FastcallArgs<'a, 'py> {
 impl KeywordName for Arg<'_, '_> {
     #[inline]
     fn as_str(&self) -> Option<&str> {
-        let mut len: ffi::Py_ssize_t = 0;
-        // SAFETY: a live object, GIL held (the handle proves it). Keyword names are `str`
-        // objects; the UTF-8 buffer is cached in the object, which outlives the borrow of
-        // `self`. A failure (lone surrogates) is cleared and reported as "not text".
-        unsafe {
-            if !ffi::PyUnicode_Check(self.as_ptr()) {
-                return None;
-            }
-            let data = ffi::PyUnicode_AsUTF8AndSize(self.as_ptr(), &mut len);
-            if data.is_null() {
-                ffi::PyErr_Clear();
-                return None;
-            }
-            let bytes = std::slice::from_raw_parts(data.cast::<u8>(), len as usize);
-            Some(std::str::from_utf8_unchecked(bytes))
-        }
+        raw::str_as_utf8_quiet(*self)
     }
 }
 
@@ -289,19 +173,15 @@ pub(crate) fn prefix_error(py: Python<'_>, error: Error, prefix: &str) -> Error 
     let Error::Python(e) = error else {
         return error;
     };
-    let value = e.to_object(py);
-    // SAFETY: a live object, GIL held; reading libpython's class pointers.
-    let class = unsafe {
-        let ty = ffi::Py_TYPE(value.as_ptr()).cast::<ffi::PyObject>();
-        if ty == ffi::PyExc_TypeError {
-            ExceptionType::TypeError
-        } else if ty == ffi::PyExc_ValueError {
-            ExceptionType::ValueError
-        } else if ty == ffi::PyExc_OverflowError {
-            ExceptionType::OverflowError
-        } else {
-            return Error::Python(e);
-        }
+    let ty = raw::type_of(&e.to_object(py));
+    let class = if ty.is(&raw::exception_class!(py, PyExc_TypeError)) {
+        ExceptionType::TypeError
+    } else if ty.is(&raw::exception_class!(py, PyExc_ValueError)) {
+        ExceptionType::ValueError
+    } else if ty.is(&raw::exception_class!(py, PyExc_OverflowError)) {
+        ExceptionType::OverflowError
+    } else {
+        return Error::Python(e);
     };
     Error::Python(PyErr::new(class, format!("{prefix}{}", e.message())))
 }
@@ -477,7 +357,7 @@ pub fn state<'a, T: StdAny + Send + Sync>(
     slf: Option<Arg<'a, '_>>,
     desc: &FunctionDescription,
 ) -> Result<&'a T> {
-    let found = slf.and_then(|m| super::module::state_of(m));
+    let found = slf.and_then(|m| crate::raw::types::state_of(m));
     match found.and_then(|s| s.downcast_ref::<T>()) {
         Some(v) => Ok(v),
         None => Err(missing_state::<T>(desc, found.is_some())),

@@ -3,19 +3,12 @@
 //! [`ClassRefMut`], [`FunctionDef`], the module helpers on `Object<Module>`) are re-exported
 //! at the crate root.
 //!
-//! Generated code only calls safe functions of this module: every C call, every raw pointer
-//! and every `unsafe` block is here, behind a few entry points that all go through
-//! [`crate::callback::trampoline`]:
-//!
-//! | entry point | C signature | used for |
-//! |---|---|---|
-//! | `fastcall_entry::<F>` | `METH_FASTCALL \| METH_KEYWORDS` | functions and methods |
-//! | `noargs_entry::<F>` | `METH_NOARGS` | functions and methods without parameters |
-//! | `new_entry::<C>` | `tp_new` | `#[new]` constructors |
-//! | `unary_entry::<U>` / `getter_entry::<U>` | `tp_repr`, `tp_str`, getters | `__repr__`, `__str__`, `#[getter]` |
-//! | `setter_entry::<S>` | setters | `#[setter]` |
-//! | `dealloc::<T>` | `tp_dealloc` | dropping a class instance's value |
-//! | `module_init::<M>` | `PyInit_<name>` | builtin modules |
+//! Generated code only calls safe functions: this module has no `unsafe` code. The entry
+//! points CPython calls (`METH_FASTCALL` functions, `tp_new`, getters and setters,
+//! `tp_dealloc`, `PyInit_<name>`), the class instance layout and the module definitions are in
+//! `crate::raw::entry` and `crate::raw::types`, generic over small traits that the items here
+//! implement for what the macros generate ([`PyFunction`], [`PyConstructor`], [`PyUnary`],
+//! [`PySetter`], [`Class`]).
 //!
 //! Argument binding ([`args`]) is free of FFI and unit-tested without an interpreter.
 

@@ -17,18 +17,16 @@
 //! `sys.modules`).
 
 use std::any::Any as StdAny;
-use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::PyObjectPtr;
 use super::class::Class;
 use super::function::FunctionDef;
-use crate::callback::trampoline;
-use crate::types::{Any, Module};
-use crate::{Borrowed, Error, Object, Python, Result, ffi};
-
-/// The host state stored in a module instance (shared by the builtin instances of a module).
-type StateSlot = Option<Arc<dyn StdAny + Send + Sync>>;
+use crate::raw::entry;
+use crate::raw::types::{RawModuleDef, StateSlot, state_of};
+use crate::types::Module;
+use crate::{Error, Object, Python, Result};
 
 /// A module defined with `#[pyhost::module]`, as the macro describes it to the runtime.
 pub trait PyModule: 'static {
@@ -53,17 +51,9 @@ pub trait PyModule: 'static {
 
 /// The C definition of a module, built on first use, plus the state for builtin instances.
 pub struct ModuleDef {
-    raw: OnceLock<RawDef>,
+    raw: OnceLock<RawModuleDef>,
     builtin_state: Mutex<StateSlot>,
 }
-
-struct RawDef(UnsafeCell<ffi::PyModuleDef>);
-
-// SAFETY: CPython reads and updates the definition (m_index, m_copy) only with the GIL held,
-// which serializes every access; Rust never touches it after building it.
-unsafe impl Send for RawDef {}
-// SAFETY: as above.
-unsafe impl Sync for RawDef {}
 
 impl Default for ModuleDef {
     fn default() -> Self {
@@ -80,30 +70,18 @@ impl ModuleDef {
         }
     }
 
-    /// The C definition (stable address: it lives in the static).
-    fn raw<M: PyModule>(&'static self) -> *mut ffi::PyModuleDef {
-        self.raw
-            .get_or_init(|| {
-                // SAFETY: PyModuleDef is a C struct for which all-zero is a valid (empty)
-                // value; the header is PyModuleDef_HEAD_INIT but for the reference count,
-                // set to 1 below as that macro does.
-                let mut def: ffi::PyModuleDef = unsafe { std::mem::zeroed() };
-                def.m_name = M::NAME.as_ptr();
-                def.m_doc = if M::DOC.is_empty() {
-                    std::ptr::null()
-                } else {
-                    M::DOC.as_ptr()
-                };
-                def.m_size = std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t;
-                def.m_free = Some(module_free);
-                let raw = RawDef(UnsafeCell::new(def));
-                // SAFETY: the header is a plain PyObject; no other reference exists yet. A
-                // definition is never deallocated, so one reference keeps it alive for good.
-                unsafe { ffi::Py_INCREF(raw.0.get().cast()) };
-                raw
-            })
-            .0
-            .get()
+    /// Creates an instance of `M` (whose definition this is) holding `state`, and fills it.
+    fn create<'py, M: PyModule>(
+        &'static self,
+        py: Python<'py>,
+        state: StateSlot,
+    ) -> Result<Object<'py, Module>> {
+        let module = self
+            .raw
+            .get_or_init(|| RawModuleDef::new(M::NAME, M::DOC))
+            .create(py, state)?;
+        M::fill(&module)?;
+        Ok(module)
     }
 
     /// Sets the state that builtin instances (created by `PyInit_<name>`) share.
@@ -129,35 +107,8 @@ pub fn create<'py, M: PyModule>(py: Python<'py>, state: M::State) -> Result<Obje
     } else {
         None
     };
-    create_with(py, M::def().raw::<M>(), slot, M::fill)
+    M::def().create::<M>(py, slot)
 }
-
-/// Creates a module from `def`, stores `state` in it and runs `fill`.
-fn create_with<'py>(
-    py: Python<'py>,
-    def: *mut ffi::PyModuleDef,
-    state: StateSlot,
-    fill: fn(&Object<'_, Module>) -> Result<()>,
-) -> Result<Object<'py, Module>> {
-    // SAFETY: GIL held (token); `def` is a complete, 'static definition; the result is checked.
-    let module: Object<'py, Module> = unsafe {
-        Object::from_owned_ptr_or_err(py, ffi::PyModule_Create2(def, PYTHON_API_VERSION))
-    }?;
-    // SAFETY: a module of `def`, whose state area holds one zeroed (None) StateSlot, written
-    // once here before anything can read it.
-    unsafe {
-        let area = ffi::PyModule_GetState(module.as_ptr()).cast::<StateSlot>();
-        if area.is_null() {
-            return Err(Error::fetch(py));
-        }
-        area.write(state);
-    }
-    fill(&module)?;
-    Ok(module)
-}
-
-/// `PYTHON_API_VERSION`, unchanged since Python 2.
-const PYTHON_API_VERSION: std::os::raw::c_int = 1013;
 
 /// Creates and registers `sys.modules[name]`.
 ///
@@ -171,123 +122,27 @@ pub fn install<'py, M: PyModule>(py: Python<'py>, state: M::State) -> Result<Obj
 
 /// The body of `PyInit_<name>` for module `M`: creates a builtin instance (with the state set
 /// by `builtin(state)`).
-pub fn module_init<M: PyModule>() -> *mut ffi::PyObject {
-    // SAFETY: these only read interpreter and thread globals. PyInit functions are called by
-    // the import system, with the GIL held (a current thread state); a call from anywhere else
-    // is refused rather than trusted.
-    let ready = unsafe { ffi::Py_IsInitialized() != 0 && !current_thread_state().is_null() };
-    if !ready {
-        eprintln!(
-            "pyhost: PyInit_{} was called without the GIL; it is meant for the import system",
-            M::NAME.to_string_lossy()
-        );
-        return std::ptr::null_mut();
-    }
-    // SAFETY: the GIL is held (checked above).
-    unsafe {
-        trampoline(|py| {
-            let state: StateSlot = if M::HAS_STATE {
-                match M::def().builtin_state() {
-                    Some(shared) => Some(shared),
-                    None => {
-                        return Err(Error::Python(crate::PyErr::new(
-                            crate::ExceptionType::ImportError,
-                            format!(
-                                "module '{}' needs host state: register it with \
-                                 Builder::builtin_module(\"{0}\", {0}::builtin(state))",
-                                M::NAME.to_string_lossy()
-                            ),
-                        )));
-                    }
+pub fn module_init<M: PyModule>() -> PyObjectPtr {
+    entry::module_init(M::NAME, |py| {
+        let state: StateSlot = if M::HAS_STATE {
+            match M::def().builtin_state() {
+                Some(shared) => Some(shared),
+                None => {
+                    return Err(Error::Python(crate::PyErr::new(
+                        crate::ExceptionType::ImportError,
+                        format!(
+                            "module '{}' needs host state: register it with \
+                             Builder::builtin_module(\"{0}\", {0}::builtin(state))",
+                            M::NAME.to_string_lossy()
+                        ),
+                    )));
                 }
-            } else {
-                None
-            };
-            create_with(py, M::def().raw::<M>(), state, M::fill).map(Object::into_ptr)
-        })
-    }
-}
-
-/// The thread state attached to this thread (NULL when it does not hold the GIL), without
-/// the fatal error `PyThreadState_Get` raises for none. (`PyGILState_Check` is not used: it
-/// answers from the gilstate binding, which is not the attached state on every version.)
-///
-/// # Safety
-/// The interpreter is initialized.
-unsafe fn current_thread_state() -> *mut ffi::PyThreadState {
-    #[cfg(py_3_13)]
-    {
-        // SAFETY: forwarded to the caller.
-        unsafe { ffi::PyThreadState_GetUnchecked() }
-    }
-    #[cfg(not(py_3_13))]
-    {
-        unsafe extern "C" {
-            /// Exported by libpython 3.5 to 3.12 (the name of `PyThreadState_GetUnchecked`).
-            fn _PyThreadState_UncheckedGet() -> *mut ffi::PyThreadState;
-        }
-        // SAFETY: forwarded to the caller; a plain read of the current thread state.
-        unsafe { _PyThreadState_UncheckedGet() }
-    }
-}
-
-/// Frees a module's state (`m_free`).
-unsafe extern "C" fn module_free(module: *mut std::os::raw::c_void) {
-    // SAFETY: called by CPython with the GIL held while deallocating a module of one of our
-    // definitions; its state area holds a StateSlot (None when creation failed before it was
-    // written, the area being zeroed), read out once here. PyModule_GetState sets no error
-    // for a module.
-    let state = unsafe {
-        let area = ffi::PyModule_GetState(module.cast()).cast::<StateSlot>();
-        if area.is_null() {
-            return;
-        }
-        area.replace(None)
-    };
-    if state.is_some() {
-        // SAFETY: GIL held (CPython is deallocating the module); the module is still a valid
-        // object to name in a report.
-        unsafe { super::class::run_in_dealloc(module.cast(), move || drop(state)) };
-    }
-}
-
-/// The host state of `module`, when it is a module of a pyhost definition.
-pub(crate) fn state_of<'a>(
-    module: Borrowed<'a, '_, Any>,
-) -> Option<&'a (dyn StdAny + Send + Sync)> {
-    let p = module.as_ptr();
-    // SAFETY: a live object, GIL held. Only modules created from one of our definitions (told
-    // apart by their m_free) have a StateSlot in their state area, initialized at creation and
-    // alive as long as the module, which outlives the borrow 'a.
-    unsafe {
-        if !ffi::PyModule_Check(p) {
-            return None;
-        }
-        let def = ffi::PyModule_GetDef(p);
-        if def.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        // Our definitions are the ones freeing their state with `module_free`. Were the
-        // compiler to give that function two addresses, this would fail closed (no state
-        // found, a clear error), never open.
-        let ours = (*def).m_size == std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t
-            && (*def).m_free.is_some_and(|f| {
-                std::ptr::fn_addr_eq(
-                    f,
-                    module_free as unsafe extern "C" fn(*mut std::os::raw::c_void),
-                )
-            });
-        if !ours {
-            return None;
-        }
-        let area = ffi::PyModule_GetState(p).cast::<StateSlot>();
-        if area.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        (*area).as_deref()
-    }
+            }
+        } else {
+            None
+        };
+        M::def().create::<M>(py, state)
+    })
 }
 
 impl<'py> Object<'py, Module> {
@@ -335,7 +190,7 @@ impl<'py> Object<'py, Module> {
                 )));
             }
         }
-        let f = def.to_module_callable(self)?;
+        let f = def.new_callable(self.py(), Some(self))?;
         self.setattr(def.name(), f)
     }
 

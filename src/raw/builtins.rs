@@ -171,6 +171,17 @@ pub(crate) fn str_as_utf8_borrowed<'a>(s: Borrowed<'a, '_, Any>) -> Result<&'a s
     unsafe { utf8_of(s.py(), s.as_ptr()) }
 }
 
+/// The UTF-8 text of `s` if it is a `str` that has one (no lone surrogates), borrowed for as
+/// long as the object is; `None`, with no exception left set, otherwise.
+#[inline]
+pub(crate) fn str_as_utf8_quiet<'a>(s: Borrowed<'a, '_, Any>) -> Option<&'a str> {
+    if !is(&s, Check::Unicode) {
+        return None;
+    }
+    // SAFETY: a str (checked), alive for 'a (the borrow).
+    unsafe { utf8_of(s.py(), s.as_ptr()) }.ok()
+}
+
 /// A `str` encoded with `errors` (`surrogatepass`, `backslashreplace`) into UTF-8 bytes.
 #[inline]
 pub(crate) fn str_encode_utf8<'py>(

@@ -12,17 +12,21 @@
 //! | [`objects`] | type checks, the object protocol, calls, exceptions, imports, code |
 //! | [`builtins`] | `int`, `float`, `str`, `bytes`, `tuple`, `list`, `dict`, `set` |
 //! | [`runtime`] | the lifecycle, the GIL and thread states, `PyConfig`, asynchronous exceptions |
+//! | [`entry`] | every way into Rust from C: the trampoline and the `extern "C"` entry points |
+//! | [`types`] | function definitions, class types and instances, module definitions and state |
 //!
 //! The files of this folder and `object.rs` (the handle types) are the only ones of the crate
 //! with `unsafe` code.
 
 pub(crate) mod builtins;
+pub(crate) mod entry;
 pub(crate) mod objects;
 pub(crate) mod runtime;
+pub(crate) mod types;
 
 pub(crate) use builtins::*;
 pub(crate) use objects::*;
 pub(crate) use runtime::{
-    Nested, drain_pending_held, gil_is_held, pending_decrefs, pending_thread_states, release_owned,
-    release_thread_state, with_gil, without_gil,
+    gil_is_held, pending_decrefs, pending_thread_states, release_owned, release_thread_state,
+    with_gil, without_gil,
 };

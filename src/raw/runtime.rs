@@ -616,7 +616,7 @@ impl Config {
             k.owned.set(None);
         });
         Ok(Started {
-            _nested: Nested::enter_held(),
+            nested: Some(Nested::enter_held()),
         })
     }
 }
@@ -652,7 +652,8 @@ impl Drop for Starting {
 /// The GIL held by the thread that just initialized Python. Dropping it marks the
 /// interpreter running and releases the GIL (the state is kept for that thread).
 pub(crate) struct Started {
-    _nested: Nested,
+    /// Marks the GIL held through pyhost on this thread until the drop releases it.
+    nested: Option<Nested>,
 }
 
 impl Started {
@@ -667,6 +668,7 @@ impl Drop for Started {
     fn drop(&mut self) {
         active::setup();
         STATE.store(RUNNING, Ordering::SeqCst);
+        drop(self.nested.take());
         GIL_COUNT.with(|c| c.set(0));
         // SAFETY: the GIL is held through this thread's main state since initialization; the
         // saved state stays this thread's kept one.

@@ -1,0 +1,662 @@
+//! What Rust defines for Python: function definitions, class types and their instances,
+//! module definitions and the host state a module carries.
+//!
+//! The types here are built only from the entry points of [`super::entry`], so what CPython
+//! calls through them is always a pyhost trampoline, and a class type is made only from the
+//! layout of its Rust value ([`ClassType`]), so an instance it allocates always holds one.
+
+use std::any::{Any as StdAny, TypeId};
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::CStr;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::os::raw::{c_int, c_void};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use super::entry::{self, Body, ConstructorBody, InstanceBody, SetterBody, UnaryBody};
+use crate::types::{Any, Callable, Module, Type};
+use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi};
+
+// ---------------------------------------------------------------------------------------------
+// Functions
+
+/// The type of host state a function needs.
+#[derive(Clone, Copy)]
+pub struct StateInfo {
+    type_id: fn() -> TypeId,
+    type_name: fn() -> &'static str,
+}
+
+impl StateInfo {
+    /// State of type `T`.
+    pub const fn of<T: 'static>() -> StateInfo {
+        StateInfo {
+            type_id: TypeId::of::<T>,
+            type_name: std::any::type_name::<T>,
+        }
+    }
+
+    pub(crate) fn type_id(&self) -> TypeId {
+        (self.type_id)()
+    }
+
+    pub(crate) fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+}
+
+/// A Rust function ready to become a Python callable: add it to a module with
+/// [`Object::<Module>::add_function`](crate::Object::add_function), or make a free-standing
+/// callable with [`FunctionDef::to_callable`]. `#[pyhost::function]` creates one per function;
+/// [`wrap_function!`](crate::wrap_function) names it.
+pub struct FunctionDef {
+    def: ffi::PyMethodDef,
+    name: &'static CStr,
+    state: Option<StateInfo>,
+}
+
+// SAFETY: the definition is immutable after construction; its pointers are to 'static C
+// strings and to entry points that may be called from any thread holding the GIL.
+unsafe impl Sync for FunctionDef {}
+// SAFETY: as above.
+unsafe impl Send for FunctionDef {}
+
+impl FunctionDef {
+    /// The definition of a function running `F`: `METH_NOARGS` when it takes no arguments,
+    /// else `METH_FASTCALL | METH_KEYWORDS`; `METH_STATIC` for a static method.
+    pub(crate) const fn of<F: Body>(
+        name: &'static CStr,
+        doc: &'static CStr,
+        noargs: bool,
+        is_static: bool,
+        state: Option<StateInfo>,
+    ) -> FunctionDef {
+        let mut flags = if noargs {
+            ffi::METH_NOARGS
+        } else {
+            ffi::METH_FASTCALL | ffi::METH_KEYWORDS
+        };
+        if is_static {
+            flags |= ffi::METH_STATIC;
+        }
+        FunctionDef {
+            def: ffi::PyMethodDef {
+                ml_name: name.as_ptr(),
+                ml_meth: Some(entry::method_entry::<F>(noargs)),
+                ml_flags: flags as c_int,
+                ml_doc: doc.as_ptr(),
+            },
+            name,
+            state,
+        }
+    }
+
+    /// The Python name.
+    pub fn name(&self) -> &'static str {
+        self.name.to_str().unwrap_or("<function>")
+    }
+
+    /// The host state the function needs, if any.
+    pub(crate) fn state(&self) -> Option<StateInfo> {
+        self.state
+    }
+
+    /// A callable for this function, bound to `module` (its `self` and `__module__`) when
+    /// there is one.
+    pub(crate) fn new_callable<'py>(
+        &'static self,
+        py: Python<'py>,
+        module: Option<&Object<'py, Module>>,
+    ) -> Result<Object<'py, Callable>> {
+        let name = match module {
+            Some(m) => Some(m.getattr("__name__")?),
+            None => None,
+        };
+        let ptr = |o: Option<&Object<'py, Any>>| o.map_or(std::ptr::null_mut(), |o| o.as_ptr());
+        // SAFETY: GIL held (token); the definition is 'static, as CPython requires; the new
+        // function takes its own references to the module and the name.
+        unsafe {
+            super::objects::owned(
+                py,
+                ffi::PyCFunction_NewEx(
+                    (&raw const self.def).cast_mut(),
+                    ptr(module.map(|m| m.as_any())),
+                    ptr(name.as_ref()),
+                ),
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Class slots and properties
+
+/// A type slot function (constructor, `__repr__`, `__str__`).
+#[derive(Clone, Copy)]
+pub struct SlotDef(*mut c_void);
+
+// SAFETY: a pointer to a function, callable from any thread holding the GIL.
+unsafe impl Sync for SlotDef {}
+// SAFETY: as above.
+unsafe impl Send for SlotDef {}
+
+impl SlotDef {
+    /// The `tp_new` slot running constructor `C`.
+    pub(crate) const fn constructor_of<C: ConstructorBody>() -> SlotDef {
+        SlotDef(entry::new_slot::<C>())
+    }
+
+    /// A unary slot (`tp_repr`, `tp_str`) running `U`.
+    pub(crate) const fn unary_of<U: UnaryBody>() -> SlotDef {
+        SlotDef(entry::unary_slot::<U>())
+    }
+}
+
+/// A property: getter, setter or both.
+pub struct GetSetDef {
+    name: &'static CStr,
+    doc: &'static CStr,
+    get: ffi::getter,
+    set: ffi::setter,
+}
+
+// SAFETY: immutable; 'static strings and functions callable from any thread holding the GIL.
+unsafe impl Sync for GetSetDef {}
+// SAFETY: as above.
+unsafe impl Send for GetSetDef {}
+
+impl GetSetDef {
+    /// A property named `name`, without getter or setter yet.
+    pub const fn new(name: &'static CStr, doc: &'static CStr) -> Self {
+        GetSetDef {
+            name,
+            doc,
+            get: None,
+            set: None,
+        }
+    }
+
+    /// With the getter running `G`.
+    pub(crate) const fn with_getter<G: UnaryBody>(self) -> Self {
+        GetSetDef {
+            get: entry::getter_fn::<G>(),
+            ..self
+        }
+    }
+
+    /// With the setter running `S`.
+    pub(crate) const fn with_setter<S: SetterBody>(self) -> Self {
+        GetSetDef {
+            set: entry::setter_fn::<S>(),
+            ..self
+        }
+    }
+
+    fn raw(&self) -> ffi::PyGetSetDef {
+        ffi::PyGetSetDef {
+            name: self.name.as_ptr() as _,
+            get: self.get,
+            set: self.set,
+            doc: if self.doc.is_empty() {
+                std::ptr::null()
+            } else {
+                self.doc.as_ptr() as _
+            },
+            closure: std::ptr::null_mut(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Class types
+
+/// Everything a class type is made of. The strings and tables are kept by the type, so they
+/// are `'static`.
+pub(crate) struct ClassSpec {
+    /// `module.Name`.
+    pub name: &'static CStr,
+    /// The docstring, with the constructor's text signature first.
+    pub doc: Option<&'static CStr>,
+    pub methods: &'static [FunctionDef],
+    pub getset: &'static [GetSetDef],
+    pub new: Option<SlotDef>,
+    pub repr: Option<SlotDef>,
+    pub str: Option<SlotDef>,
+}
+
+/// The memory of an instance: the object header, a borrow flag, the Rust value.
+#[repr(C)]
+struct ClassObject<T> {
+    ob_base: ffi::PyObject,
+    borrow: Cell<isize>,
+    value: UnsafeCell<ManuallyDrop<T>>,
+}
+
+/// The type object of a Rust class holding a `T`. Made only by [`ClassType::create`] from
+/// `T`'s layout, so each of its instances (it has no subclasses: the type is not a base type)
+/// holds an initialized `T`.
+pub(crate) struct ClassType<T> {
+    ty: Unbound<Type>,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T: InstanceBody> ClassType<T> {
+    /// Creates the heap type of `T` from `spec`.
+    pub(crate) fn create(py: Python<'_>, spec: &ClassSpec) -> Result<ClassType<T>> {
+        const {
+            assert!(
+                std::mem::align_of::<ClassObject<T>>() <= 16,
+                "a #[pyhost::class] type cannot need an alignment above 16 bytes"
+            );
+        }
+        let mut slots: Vec<ffi::PyType_Slot> = Vec::new();
+        let mut slot = |id: u32, p: *mut c_void| {
+            slots.push(ffi::PyType_Slot {
+                slot: id as c_int,
+                pfunc: p,
+            })
+        };
+        slot(ffi::Py_tp_dealloc, entry::dealloc_slot::<T>());
+        slot(
+            ffi::Py_tp_new,
+            spec.new.map_or(entry::no_new_slot::<T>(), |s| s.0),
+        );
+        if let Some(d) = spec.doc {
+            slot(ffi::Py_tp_doc, d.as_ptr().cast_mut().cast());
+        }
+        if !spec.methods.is_empty() {
+            let defs = spec.methods.iter().map(|f| f.def);
+            slot(ffi::Py_tp_methods, leak_table(defs).cast());
+        }
+        if !spec.getset.is_empty() {
+            let defs = spec.getset.iter().map(GetSetDef::raw);
+            slot(ffi::Py_tp_getset, leak_table(defs).cast());
+        }
+        if let Some(r) = spec.repr {
+            slot(ffi::Py_tp_repr, r.0);
+        }
+        if let Some(s) = spec.str {
+            slot(ffi::Py_tp_str, s.0);
+        }
+        slot(0, std::ptr::null_mut());
+
+        let mut raw_spec = ffi::PyType_Spec {
+            name: spec.name.as_ptr(),
+            basicsize: std::mem::size_of::<ClassObject<T>>() as c_int,
+            itemsize: 0,
+            flags: ffi::Py_TPFLAGS_DEFAULT as _,
+            slots: slots.as_mut_ptr(),
+        };
+        // SAFETY: GIL held (token). The spec and its slots are complete and every slot is one
+        // of pyhost's entry points; the name and the method and property tables, which the
+        // type keeps pointing to, are 'static; the doc is copied. The result is checked.
+        let ty: Object<'_, Type> =
+            unsafe { super::objects::owned(py, ffi::PyType_FromSpec(&mut raw_spec)) }?;
+        #[cfg(not(py_3_10))]
+        if let Some(d) = spec.doc {
+            keep_signature_in_doc(&ty, d);
+        }
+        Ok(ClassType {
+            ty: ty.unbind(),
+            _value: PhantomData,
+        })
+    }
+
+    /// The type object.
+    pub(crate) fn get<'py>(&self, py: Python<'py>) -> Object<'py, Type> {
+        self.ty.bind(py).to_owned()
+    }
+
+    /// Whether `obj` is an instance of this type.
+    #[inline]
+    pub(crate) fn is_instance(&self, obj: &Object<'_, Any>) -> bool {
+        // SAFETY: live object and type, GIL held (the handle proves it).
+        unsafe { ffi::PyObject_TypeCheck(obj.as_ptr(), self.ty.as_ptr().cast()) }
+    }
+
+    /// A new instance owning `value`.
+    pub(crate) fn instantiate<'py>(&self, py: Python<'py>, value: T) -> Result<Object<'py, T>> {
+        self.instantiate_as(self.ty.bind(py), value)
+    }
+
+    /// A new instance of `subtype` owning `value`: `tp_new` is called with the type being
+    /// instantiated, which must be this one (or a subtype, were there any).
+    pub(crate) fn instantiate_as<'py>(
+        &self,
+        subtype: Borrowed<'_, 'py, Type>,
+        value: T,
+    ) -> Result<Object<'py, T>> {
+        let py = subtype.py();
+        let sub = subtype.as_ptr().cast::<ffi::PyTypeObject>();
+        // SAFETY: live types, GIL held (handles).
+        if unsafe { ffi::PyType_IsSubtype(sub, self.ty.as_ptr().cast()) } == 0 {
+            return Err(Error::type_error(format!(
+                "{}.__new__(X): X is not a subtype of {0}",
+                T::NAME
+            )));
+        }
+        // SAFETY: GIL held (token); `sub` is this type, whose instances have ClassObject<T>'s
+        // layout. tp_alloc returns a zeroed object with its header set, or NULL with an
+        // exception; the flag and the value are written before anything can read them.
+        unsafe {
+            let slot = ffi::PyType_GetSlot(sub, ffi::Py_tp_alloc as c_int);
+            let obj = if slot.is_null() {
+                ffi::PyType_GenericAlloc(sub, 0)
+            } else {
+                let alloc: unsafe extern "C" fn(
+                    *mut ffi::PyTypeObject,
+                    ffi::Py_ssize_t,
+                ) -> *mut ffi::PyObject = std::mem::transmute(slot);
+                alloc(sub, 0)
+            };
+            let obj: Object<'py, T> = super::objects::owned(py, obj)?;
+            let p = obj.as_ptr().cast::<ClassObject<T>>();
+            (&raw mut (*p).borrow).write(Cell::new(0));
+            (&raw mut (*p).value).write(UnsafeCell::new(ManuallyDrop::new(value)));
+            Ok(obj)
+        }
+    }
+}
+
+/// A table ending with the all-zero sentinel, leaked: a type points to its tables for good.
+fn leak_table<D>(items: impl Iterator<Item = D>) -> *mut D {
+    let mut defs: Vec<D> = items.collect();
+    // SAFETY: only used for PyMethodDef and PyGetSetDef, C structs whose all-zero value is the
+    // sentinel ending a table.
+    defs.push(unsafe { std::mem::zeroed() });
+    Box::leak(defs.into_boxed_slice()).as_mut_ptr()
+}
+
+/// Before 3.10, `PyType_FromSpec` stores the docstring without its text signature, which
+/// `__text_signature__` (and so `inspect.signature`) reads from `tp_doc`: put the full text
+/// back. `tp_doc` of a heap type is freed with `PyObject_Free`.
+#[cfg(not(py_3_10))]
+fn keep_signature_in_doc(ty: &Object<'_, Type>, doc: &CStr) {
+    let bytes = doc.to_bytes_with_nul();
+    let ty = ty.as_ptr().cast::<ffi::PyTypeObject>();
+    // SAFETY: a heap type just created and not yet shared; GIL held (handle). The copy is
+    // complete before it is published; the old text was allocated with PyObject_Malloc.
+    unsafe {
+        let p = ffi::PyObject_Malloc(bytes.len()).cast::<u8>();
+        if p.is_null() {
+            return;
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+        let old = (*ty).tp_doc;
+        (*ty).tp_doc = p.cast();
+        ffi::PyObject_Free(old as *mut c_void);
+    }
+}
+
+/// Drops the value of an instance (its `tp_dealloc`).
+///
+/// # Safety
+/// `obj` is an instance of a [`ClassType<T>`] being deallocated; its value is dropped once,
+/// here, and never read again.
+pub(crate) unsafe fn drop_instance_value<T>(obj: *mut ffi::PyObject) {
+    // SAFETY: the instance holds an initialized T (ClassType), dropped only here (caller).
+    unsafe { ManuallyDrop::drop(&mut *(*obj.cast::<ClassObject<T>>()).value.get()) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Borrowing instances
+
+/// A shared borrow of the Rust value inside an instance of `T` (like `std::cell::Ref`).
+pub struct ClassRef<'a, T> {
+    obj: NonNull<ClassObject<T>>,
+    _marker: PhantomData<(&'a T, *mut ())>,
+}
+
+/// An exclusive borrow of the Rust value inside an instance of `T` (like
+/// `std::cell::RefMut`).
+pub struct ClassRefMut<'a, T> {
+    obj: NonNull<ClassObject<T>>,
+    _marker: PhantomData<(&'a mut T, *mut ())>,
+}
+
+/// The instance inside `obj`, when `ty` exists and `obj` is one of its instances.
+fn instance<T: InstanceBody>(
+    ty: Option<&ClassType<T>>,
+    obj: Borrowed<'_, '_, Any>,
+) -> Result<NonNull<ClassObject<T>>> {
+    match ty {
+        // An instance of a ClassType<T> has ClassObject<T>'s layout; the pointer is non-null.
+        Some(ty) if ty.is_instance(&obj) => Ok(obj.as_non_null().cast()),
+        _ => Err(Error::type_error(format!(
+            "expected {}, got {}",
+            T::NAME,
+            crate::err::capture::type_name_of(&obj)
+        ))),
+    }
+}
+
+/// The borrow flag of an instance.
+///
+/// # Safety
+/// `obj` is a live instance of a `ClassType<T>`, for `'a`; the GIL is held.
+unsafe fn flag<'a, T>(obj: NonNull<ClassObject<T>>) -> &'a Cell<isize> {
+    // SAFETY: a live instance (caller); the flag is a Cell, shared access is fine.
+    unsafe { &(*obj.as_ptr()).borrow }
+}
+
+/// Borrows the value of `obj`, an instance of `ty` (`None`: the type was never created, so
+/// `obj` cannot be one).
+///
+/// # Errors
+/// A `TypeError` if `obj` is not an instance, a `RuntimeError` if it is mutably borrowed.
+pub(crate) fn borrow<'a, T: InstanceBody>(
+    ty: Option<&ClassType<T>>,
+    obj: Borrowed<'a, '_, Any>,
+) -> Result<ClassRef<'a, T>> {
+    let p = instance(ty, obj)?;
+    // SAFETY: `p` is a live instance for 'a; GIL held (the handle proves it).
+    let flag = unsafe { flag(p) };
+    let b = flag.get();
+    if b < 0 {
+        return Err(borrow_error::<T>(false));
+    }
+    flag.set(b + 1);
+    Ok(ClassRef {
+        obj: p,
+        _marker: PhantomData,
+    })
+}
+
+/// Borrows the value of `obj` mutably.
+///
+/// # Errors
+/// A `TypeError` if `obj` is not an instance, a `RuntimeError` if it is borrowed.
+pub(crate) fn borrow_mut<'a, T: InstanceBody>(
+    ty: Option<&ClassType<T>>,
+    obj: Borrowed<'a, '_, Any>,
+) -> Result<ClassRefMut<'a, T>> {
+    let p = instance(ty, obj)?;
+    // SAFETY: `p` is a live instance for 'a; GIL held (the handle proves it).
+    let flag = unsafe { flag(p) };
+    if flag.get() != 0 {
+        return Err(borrow_error::<T>(true));
+    }
+    flag.set(-1);
+    Ok(ClassRefMut {
+        obj: p,
+        _marker: PhantomData,
+    })
+}
+
+#[cold]
+fn borrow_error<T: InstanceBody>(mutable: bool) -> Error {
+    Error::runtime_error(if mutable {
+        format!(
+            "cannot borrow a {} object mutably: it is already borrowed",
+            T::NAME
+        )
+    } else {
+        format!(
+            "cannot borrow a {} object: it is already mutably borrowed",
+            T::NAME
+        )
+    })
+}
+
+impl<T> Deref for ClassRef<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: a live instance holding an initialized value; the shared borrow recorded in
+        // the flag excludes exclusive borrows while this exists.
+        unsafe { &*(*self.obj.as_ptr()).value.get() }
+    }
+}
+
+impl<T> Drop for ClassRef<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the instance is alive for 'a; GIL held (the guard is neither Send nor Sync
+        // and was made with it).
+        let flag = unsafe { flag(self.obj) };
+        flag.set(flag.get() - 1);
+    }
+}
+
+impl<T> Deref for ClassRefMut<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: as for ClassRef; this is the only borrow.
+        unsafe { &*(*self.obj.as_ptr()).value.get() }
+    }
+}
+
+impl<T> DerefMut for ClassRefMut<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the exclusive borrow recorded in the flag makes this the only reference.
+        unsafe { &mut *(*self.obj.as_ptr()).value.get() }
+    }
+}
+
+impl<T> Drop for ClassRefMut<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: as for ClassRef.
+        unsafe { flag(self.obj) }.set(0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Modules
+
+/// The host state stored in a module instance (shared by the builtin instances of a module).
+pub(crate) type StateSlot = Option<Arc<dyn StdAny + Send + Sync>>;
+
+/// The C definition of a module (`PyModuleDef`), whose instances hold a [`StateSlot`].
+pub(crate) struct RawModuleDef(UnsafeCell<ffi::PyModuleDef>);
+
+// SAFETY: CPython reads and updates the definition (m_index, m_copy) only with the GIL held,
+// which serializes every access; Rust never touches it after building it.
+unsafe impl Send for RawModuleDef {}
+// SAFETY: as above.
+unsafe impl Sync for RawModuleDef {}
+
+/// `PYTHON_API_VERSION`, unchanged since Python 2.
+const PYTHON_API_VERSION: c_int = 1013;
+
+impl RawModuleDef {
+    /// The definition of module `name` (`doc` may be empty).
+    pub(crate) fn new(name: &'static CStr, doc: &'static CStr) -> RawModuleDef {
+        // SAFETY: PyModuleDef is a C struct for which all-zero is a valid (empty) value; the
+        // header is PyModuleDef_HEAD_INIT but for the reference count, set to 1 below as that
+        // macro does.
+        let mut def: ffi::PyModuleDef = unsafe { std::mem::zeroed() };
+        def.m_name = name.as_ptr();
+        def.m_doc = if doc.is_empty() {
+            std::ptr::null()
+        } else {
+            doc.as_ptr()
+        };
+        def.m_size = std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t;
+        def.m_free = Some(entry::module_free);
+        let raw = RawModuleDef(UnsafeCell::new(def));
+        // SAFETY: the header is a plain PyObject; no other reference exists yet. A definition
+        // is never deallocated, so one reference keeps it alive for good.
+        unsafe { ffi::Py_INCREF(raw.0.get().cast()) };
+        raw
+    }
+
+    /// A new module of this definition holding `state`.
+    pub(crate) fn create<'py>(
+        &'static self,
+        py: Python<'py>,
+        state: StateSlot,
+    ) -> Result<Object<'py, Module>> {
+        // SAFETY: GIL held (token); a complete, 'static definition; the result is checked.
+        let module: Object<'py, Module> = unsafe {
+            super::objects::owned(py, ffi::PyModule_Create2(self.0.get(), PYTHON_API_VERSION))
+        }?;
+        // SAFETY: a module of this definition, whose state area holds one zeroed (None)
+        // StateSlot, written once here before anything can read it.
+        unsafe {
+            let area = ffi::PyModule_GetState(module.as_ptr()).cast::<StateSlot>();
+            if area.is_null() {
+                return Err(Error::fetch(py));
+            }
+            area.write(state);
+        }
+        Ok(module)
+    }
+}
+
+/// Takes the state out of a module being deallocated (`m_free`).
+///
+/// # Safety
+/// `module` is a module of a [`RawModuleDef`] being deallocated, with the GIL held.
+pub(crate) unsafe fn take_module_state(module: *mut ffi::PyObject) -> StateSlot {
+    // SAFETY: the state area holds a StateSlot (None when creation failed before it was
+    // written, the area being zeroed) (caller). PyModule_GetState sets no error for a module.
+    unsafe {
+        let area = ffi::PyModule_GetState(module).cast::<StateSlot>();
+        if area.is_null() {
+            return None;
+        }
+        area.replace(None)
+    }
+}
+
+/// The host state of `module`, when it is a module of a pyhost definition.
+pub(crate) fn state_of<'a>(
+    module: Borrowed<'a, '_, Any>,
+) -> Option<&'a (dyn StdAny + Send + Sync)> {
+    let py = module.py();
+    let p = module.as_ptr();
+    // SAFETY: a live object, GIL held (handle). Only modules created from one of our
+    // definitions (told apart by their m_free) have a StateSlot in their state area,
+    // initialized at creation and alive as long as the module, which outlives the borrow 'a.
+    unsafe {
+        if !ffi::PyModule_Check(p) {
+            return None;
+        }
+        let def = ffi::PyModule_GetDef(p);
+        if def.is_null() {
+            super::objects::err_clear(py);
+            return None;
+        }
+        // Our definitions are the ones freeing their state with `module_free`. Were the
+        // compiler to give that function two addresses, this would fail closed (no state
+        // found, a clear error), never open.
+        let ours = (*def).m_size == std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t
+            && (*def).m_free.is_some_and(|f| {
+                std::ptr::fn_addr_eq(f, entry::module_free as unsafe extern "C" fn(*mut c_void))
+            });
+        if !ours {
+            return None;
+        }
+        let area = ffi::PyModule_GetState(p).cast::<StateSlot>();
+        if area.is_null() {
+            super::objects::err_clear(py);
+            return None;
+        }
+        (*area).as_deref()
+    }
+}
