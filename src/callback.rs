@@ -10,4 +10,3 @@
 //! [`ExceptionKind::RustPanic`](crate::ExceptionKind::RustPanic); the panic is not resumed.
 
 pub use crate::raw::entry::{CallbackOutput, panic_exception, trampoline};
-pub(crate) use crate::raw::entry::{is_panic_exception, panic_message};

@@ -46,7 +46,7 @@
 
 use crate::{Result, raw};
 
-pub use crate::raw::runtime::{GilGuard, Python};
+use crate::raw::runtime::Python;
 
 // The token must never become Send or Sync through a refactor.
 const _: () = {
@@ -96,8 +96,9 @@ impl Python<'_> {
 /// first call, kept until the thread exits).
 ///
 /// # Errors
-/// [`Error::NotInitialized`] before [`crate::initialize`], [`Error::Finalized`] once
-/// [`crate::shutdown`] has begun; otherwise whatever `f` returns.
+/// [`Error::NotInitialized`](crate::Error::NotInitialized) before [`crate::initialize`],
+/// [`Error::Finalized`](crate::Error::Finalized) once [`crate::shutdown`] has begun; otherwise
+/// whatever `f` returns.
 ///
 /// ```
 /// # pyhost::initialize_once().unwrap();

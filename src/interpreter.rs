@@ -18,8 +18,7 @@ use crate::raw::runtime::{
 };
 use crate::{Error, Python, Result, ffi};
 
-/// The signature of a builtin module's init function (`PyInit_<name>`).
-pub type ModuleInit = unsafe extern "C" fn() -> *mut ffi::PyObject;
+pub use crate::raw::runtime::ModuleInit;
 
 /// Entry point to configure and start the interpreter.
 ///
@@ -509,8 +508,8 @@ fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
     }
     // New acquisitions now fail; wait for the ones in progress to end.
     let start = std::time::Instant::now();
-    crate::active::publish();
-    while crate::active::any_active() {
+    crate::raw::active::publish();
+    while crate::raw::active::any_active() {
         if wait.is_some_and(|w| start.elapsed() >= w) {
             STATE.store(RUNNING, Ordering::SeqCst);
             return Err(Error::Stuck {

@@ -43,20 +43,26 @@
 
 pub use pyhost_sys as ffi;
 
-mod active;
+mod arguments;
 pub mod callback;
+mod class;
 mod code;
 pub mod conversion;
 mod err;
 pub mod executor;
+mod function;
 mod gil;
 #[doc(hidden)]
 pub mod impl_;
 mod interpreter;
+mod macros;
+mod module_def;
 mod object;
 mod raw;
+mod signature;
 pub mod types;
 
+pub use class::{Class, ClassRef, ClassRefMut};
 pub use code::Mode;
 pub use conversion::{FromPython, FromPythonOwned, IntoArgs, IntoPython};
 pub use err::{
@@ -64,19 +70,18 @@ pub use err::{
     SyntaxLocation,
 };
 pub use executor::Executor;
+pub use function::FunctionDef;
 pub use gil::{
-    GilGuard, Python, gil_is_held, pending_decrefs, pending_thread_states, release_thread_state,
-    with_gil,
+    gil_is_held, pending_decrefs, pending_thread_states, release_thread_state, with_gil,
 };
-pub use impl_::class::{Class, ClassRef, ClassRefMut};
-pub use impl_::function::FunctionDef;
-#[cfg(feature = "macros")]
-pub use impl_::macros::{FromPython, IntoPython, class, function, module};
 pub use interpreter::{
     Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized, shutdown,
     shutdown_timeout,
 };
+#[cfg(feature = "macros")]
+pub use macros::{FromPython, IntoPython, class, function, module};
 pub use object::{Borrowed, Object, Unbound};
+pub use raw::runtime::{GilGuard, Python};
 
 /// The names most programs need: `use pyhost::prelude::*;`.
 pub mod prelude {

@@ -34,6 +34,7 @@
 
 mod args;
 mod collections;
+pub(crate) mod derive;
 mod scalars;
 #[cfg(feature = "serde")]
 pub mod serde;
@@ -99,22 +100,7 @@ pub trait FromPython<'a, 'py>: Sized {
     const NO_CODE_FOR_BUILTINS: Option<NoCodeForBuiltins> = None;
 }
 
-/// The promise behind [`FromPython::NO_CODE_FOR_BUILTINS`].
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug)]
-pub struct NoCodeForBuiltins(());
-
-impl NoCodeForBuiltins {
-    /// Makes the promise, which `raw::dict_for_each_borrowing_builtins` relies on for
-    /// soundness: for an object whose type is exactly `int`, `float`, `bool`, `str` or
-    /// `bytes`, the conversion runs no Python code and releases no reference before it returns
-    /// `Ok` (it may do anything once it fails: the caller stops reading borrowed items after an
-    /// error). Only the conversions of `scalars.rs` make it, each saying why it holds; it
-    /// cannot be made outside this crate.
-    pub(crate) const fn trusted() -> NoCodeForBuiltins {
-        NoCodeForBuiltins(())
-    }
-}
+pub use crate::raw::builtins::NoCodeForBuiltins;
 
 /// [`FromPython`] for every borrow lifetime: the bound for values that do not borrow from the
 /// object (`i64`, `String`, `Vec<T>`, ...).

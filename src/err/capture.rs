@@ -81,7 +81,7 @@ fn capture_inner(value: Object<'_, Any>, depth: usize, seen: &mut HashSet<usize>
 fn kind_of(value: &Object<'_, Any>) -> ExceptionKind {
     let py = value.py();
     let matches = |class: Object<'_, Any>| raw::exception_matches(value, &class);
-    if crate::callback::is_panic_exception(value) {
+    if crate::raw::entry::is_panic_exception(value) {
         return ExceptionKind::RustPanic;
     }
     if matches(raw::exception_class!(py, PyExc_SystemExit)) {

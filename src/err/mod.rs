@@ -654,3 +654,23 @@ impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
         })
     }
 }
+
+/// Adds `prefix` to the message of a `TypeError`, `ValueError` or `OverflowError` (exactly
+/// those classes); other errors pass unchanged.
+#[cold]
+pub(crate) fn prefix_error(py: Python<'_>, error: Error, prefix: &str) -> Error {
+    let Error::Python(e) = error else {
+        return error;
+    };
+    let ty = raw::type_of(&e.to_object(py));
+    let class = if ty.is(&raw::exception_class!(py, PyExc_TypeError)) {
+        ExceptionType::TypeError
+    } else if ty.is(&raw::exception_class!(py, PyExc_ValueError)) {
+        ExceptionType::ValueError
+    } else if ty.is(&raw::exception_class!(py, PyExc_OverflowError)) {
+        ExceptionType::OverflowError
+    } else {
+        return Error::Python(e);
+    };
+    Error::Python(PyErr::new(class, format!("{prefix}{}", e.message())))
+}

@@ -421,7 +421,7 @@ fn run_job(shared: &Shared, worker: &Worker, job: Job) {
         // The job's own closure catches its panics; this is a panic in pyhost itself.
         Ok(Err(payload)) => control.resolve(Error::runtime_error(format!(
             "executor worker failed: {}",
-            crate::callback::panic_message(&*payload)
+            crate::raw::entry::panic_message(&*payload)
         ))),
         Err(e) => control.resolve(e),
     }

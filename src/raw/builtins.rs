@@ -8,7 +8,6 @@ use std::ptr::{NonNull, null_mut};
 use std::os::raw::c_int;
 
 use super::objects::{Check, err_occurred, is, is_builtin_scalar, owned, status};
-use crate::conversion::NoCodeForBuiltins;
 use crate::types::{Any, Bytes, Dict, Float, Int, List, Set, Str, Tuple};
 use crate::{Borrowed, Error, Object, Python, Result, ffi};
 
@@ -670,4 +669,21 @@ pub(crate) fn set_discard<'py>(s: &Object<'py, Set>, v: &Object<'py, Any>) -> Re
         ffi::PySet_Discard(s.as_ptr(), v.as_ptr())
     })
     .map(|r| r == 1)
+}
+
+/// The promise behind [`FromPython::NO_CODE_FOR_BUILTINS`](crate::FromPython::NO_CODE_FOR_BUILTINS).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct NoCodeForBuiltins(());
+
+impl NoCodeForBuiltins {
+    /// Makes the promise, which `raw::dict_for_each_borrowing_builtins` relies on for
+    /// soundness: for an object whose type is exactly `int`, `float`, `bool`, `str` or
+    /// `bytes`, the conversion runs no Python code and releases no reference before it returns
+    /// `Ok` (it may do anything once it fails: the caller stops reading borrowed items after an
+    /// error). Only the conversions of `scalars.rs` make it, each saying why it holds; it
+    /// cannot be made outside this crate.
+    pub(crate) const fn trusted() -> NoCodeForBuiltins {
+        NoCodeForBuiltins(())
+    }
 }

@@ -18,6 +18,7 @@
 //! The files of this folder and `object.rs` (the handle types) are the only ones of the crate
 //! with `unsafe` code.
 
+pub(crate) mod active;
 pub(crate) mod builtins;
 pub(crate) mod entry;
 pub(crate) mod objects;

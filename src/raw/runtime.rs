@@ -15,7 +15,8 @@ use std::ptr::{NonNull, null_mut};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
-use crate::{Error, Result, active, ffi};
+use super::active;
+use crate::{Error, Result, ffi};
 
 // ---------------------------------------------------------------------------------------------
 // The lifecycle state
@@ -678,7 +679,10 @@ impl Drop for Started {
 }
 
 /// Registers a builtin module (before initialization, as CPython requires).
-pub(crate) fn append_inittab(name: &'static CStr, init: crate::ModuleInit) -> Result<()> {
+/// The signature of a builtin module's init function (`PyInit_<name>`).
+pub type ModuleInit = unsafe extern "C" fn() -> *mut ffi::PyObject;
+
+pub(crate) fn append_inittab(name: &'static CStr, init: ModuleInit) -> Result<()> {
     // SAFETY: no precondition.
     if unsafe { ffi::Py_IsInitialized() } != 0 {
         return Err(Error::Init {

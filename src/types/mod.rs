@@ -22,18 +22,18 @@
 //! | `type` | [`Type`] | [`Object::get_type`](crate::Object::get_type) |
 
 mod any;
+mod closure;
 mod dict;
-mod function;
 mod list;
 mod module;
-mod scalars;
+mod numbers;
 mod set;
 mod string;
 mod tuple;
 
 pub use any::{AttrName, Interned, Iter};
+pub use closure::Function;
 pub use dict::DictIter;
-pub use function::Function;
 pub use list::ListIter;
 pub use tuple::TupleIter;
 

@@ -20,13 +20,15 @@ use std::any::Any as StdAny;
 use std::ffi::CStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::PyObjectPtr;
-use super::class::Class;
-use super::function::FunctionDef;
+use crate::class::Class;
+use crate::function::FunctionDef;
 use crate::raw::entry;
 use crate::raw::types::{RawModuleDef, StateSlot, state_of};
 use crate::types::Module;
 use crate::{Error, Object, Python, Result};
+
+/// A raw object pointer, the return type of `PyInit_<name>` functions.
+pub type PyObjectPtr = *mut crate::ffi::PyObject;
 
 /// A module defined with `#[pyhost::module]`, as the macro describes it to the runtime.
 pub trait PyModule: 'static {

@@ -47,7 +47,7 @@ impl<'py> Fields<'py> {
 
     fn convert<T: FromPythonOwned<'py>>(&self, key: &str, value: Object<'py, Any>) -> Result<T> {
         value.extract::<T>().map_err(|e| {
-            super::extract::prefix_error(self.obj.py(), e, &format!("{}.{key}: ", self.type_name))
+            crate::err::prefix_error(self.obj.py(), e, &format!("{}.{key}: ", self.type_name))
         })
     }
 
@@ -109,7 +109,7 @@ pub fn tagged<'py>(
 /// The conversion error, prefixed with the type name.
 pub fn variant_name<'a>(obj: Borrowed<'a, '_, Any>, type_name: &'static str) -> Result<&'a str> {
     <&'a str as crate::FromPython<'a, '_>>::from_python(obj)
-        .map_err(|e| super::extract::prefix_error(obj.py(), e, &format!("{type_name}: ")))
+        .map_err(|e| crate::err::prefix_error(obj.py(), e, &format!("{type_name}: ")))
 }
 
 /// A `ValueError` for a variant name that is not one of `expected`.

@@ -4,8 +4,8 @@
 
 use std::ffi::CStr;
 
-use super::extract::FastcallArgs;
 use crate::raw::entry::Body;
+use crate::raw::entry::FastcallArgs;
 use crate::types::{Any, Callable};
 use crate::{Borrowed, Error, ExceptionType, IntoPython, Object, PyErr, Python, Result};
 

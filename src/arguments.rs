@@ -10,11 +10,10 @@ use std::any::Any as StdAny;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 
-use super::args::{ArgError, FunctionDescription, KeywordName};
+use crate::err::prefix_error;
+use crate::signature::{ArgError, FunctionDescription, KeywordName};
 use crate::types::{Dict, Tuple};
-use crate::{
-    Error, ExceptionType, FromPython, FromPythonOwned, Object, PyErr, Python, Result, raw,
-};
+use crate::{Error, FromPython, FromPythonOwned, Object, Python, Result, raw};
 
 pub use crate::raw::entry::{Arg, FastcallArgs};
 
@@ -164,26 +163,6 @@ fn unbound(desc: &FunctionDescription, index: usize) -> Error {
 #[cold]
 pub fn argument_error(py: Python<'_>, error: Error, function: &str, argument: &str) -> Error {
     prefix_error(py, error, &format!("{function}() argument '{argument}': "))
-}
-
-/// Adds `prefix` to the message of a `TypeError`, `ValueError` or `OverflowError` (exactly
-/// those classes); other errors pass unchanged.
-#[cold]
-pub(crate) fn prefix_error(py: Python<'_>, error: Error, prefix: &str) -> Error {
-    let Error::Python(e) = error else {
-        return error;
-    };
-    let ty = raw::type_of(&e.to_object(py));
-    let class = if ty.is(&raw::exception_class!(py, PyExc_TypeError)) {
-        ExceptionType::TypeError
-    } else if ty.is(&raw::exception_class!(py, PyExc_ValueError)) {
-        ExceptionType::ValueError
-    } else if ty.is(&raw::exception_class!(py, PyExc_OverflowError)) {
-        ExceptionType::OverflowError
-    } else {
-        return Error::Python(e);
-    };
-    Error::Python(PyErr::new(class, format!("{prefix}{}", e.message())))
 }
 
 // ---------------------------------------------------------------------------------------------
