@@ -18,7 +18,7 @@ pub(crate) fn list_from_iter<'py, T: IntoPython<'py>>(
     len: usize,
     items: impl Iterator<Item = T>,
 ) -> Result<Object<'py, Any>> {
-    Ok(raw::list_from_exact(py, len, items.map(|v| v.into_python(py)))?.into_any())
+    raw::list_from_exact(py, len, items.map(|v| v.into_python(py))).map(Object::into_any)
 }
 
 /// Reads a list, tuple or other sequence (not `str`, `bytes` or `bytearray`) into a `Vec`.
@@ -132,7 +132,7 @@ macro_rules! tuples {
         impl<'py, $($t: IntoPython<'py>),+> IntoPython<'py> for ($($t,)+) {
             fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
                 let items = [$(self.$i.into_python(py)),+];
-                Ok(raw::tuple_from_exact(py, $n, items.into_iter())?.into_any())
+                raw::tuple_from_exact(py, $n, items.into_iter()).map(Object::into_any)
             }
         }
 

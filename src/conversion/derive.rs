@@ -135,5 +135,5 @@ pub fn new_dict(py: Python<'_>) -> Object<'_, Dict> {
 /// # Errors
 /// `MemoryError`.
 pub fn variant_str<'py>(py: Python<'py>, name: &str) -> Result<Object<'py, Any>> {
-    Ok(Str::new(py, name)?.into_any())
+    Str::new(py, name).map(Object::into_any)
 }

@@ -90,7 +90,7 @@ macro_rules! signed {
         impl<'py> IntoPython<'py> for $t {
             #[inline]
             fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-                Ok(raw::long_from_i64(py, self as i64)?.into_any())
+                raw::long_from_i64(py, self as i64).map(Object::into_any)
             }
         }
 
@@ -118,7 +118,7 @@ macro_rules! unsigned {
         impl<'py> IntoPython<'py> for $t {
             #[inline]
             fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-                Ok(raw::long_from_u64(py, self as u64)?.into_any())
+                raw::long_from_u64(py, self as u64).map(Object::into_any)
             }
         }
 
@@ -147,17 +147,17 @@ unsigned!(u16, u32, u64, usize);
 impl<'py> IntoPython<'py> for u8 {
     #[inline]
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(raw::long_from_i64(py, self.into())?.into_any())
+        raw::long_from_i64(py, self.into()).map(Object::into_any)
     }
 
     /// `Vec<u8>` becomes `bytes`.
     fn vec_into_python(v: Vec<Self>, py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(crate::types::Bytes::new(py, &v)?.into_any())
+        crate::types::Bytes::new(py, &v).map(Object::into_any)
     }
 
     /// `&[u8]` becomes `bytes`.
     fn slice_into_python(s: &[Self], py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(crate::types::Bytes::new(py, s)?.into_any())
+        crate::types::Bytes::new(py, s).map(Object::into_any)
     }
 }
 
@@ -180,13 +180,13 @@ impl<'a, 'py> FromPython<'a, 'py> for u8 {
 
 impl<'py> IntoPython<'py> for i128 {
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(raw::long_from_le_bytes(py, &self.to_le_bytes(), true)?.into_any())
+        raw::long_from_le_bytes(py, &self.to_le_bytes(), true).map(Object::into_any)
     }
 }
 
 impl<'py> IntoPython<'py> for u128 {
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(raw::long_from_le_bytes(py, &self.to_le_bytes(), false)?.into_any())
+        raw::long_from_le_bytes(py, &self.to_le_bytes(), false).map(Object::into_any)
     }
 }
 
@@ -225,7 +225,7 @@ impl<'a, 'py> FromPython<'a, 'py> for u128 {
 impl<'py> IntoPython<'py> for f64 {
     #[inline]
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(raw::float_from_f64(py, self)?.into_any())
+        raw::float_from_f64(py, self).map(Object::into_any)
     }
 }
 
@@ -310,7 +310,7 @@ impl<'a, 'py> FromPython<'a, 'py> for bool {
 impl<'py> IntoPython<'py> for &str {
     #[inline]
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
-        Ok(Str::new(py, self)?.into_any())
+        Str::new(py, self).map(Object::into_any)
     }
 }
 
@@ -346,7 +346,7 @@ impl<'py> IntoPython<'py> for &std::path::Path {
     fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
         use std::os::unix::ffi::OsStrExt;
         // Decoding with the filesystem encoding (surrogateescape) round-trips any path.
-        Ok(raw::str_from_fs_bytes(py, self.as_os_str().as_bytes())?.into_any())
+        raw::str_from_fs_bytes(py, self.as_os_str().as_bytes()).map(Object::into_any)
     }
 }
 

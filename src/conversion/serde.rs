@@ -190,7 +190,7 @@ impl<'py> ser::Serializer for Serializer<'py> {
         v.into_python(self.py)
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Self::Ok> {
-        Ok(crate::types::Bytes::new(self.py, v)?.into_any())
+        crate::types::Bytes::new(self.py, v).map(Object::into_any)
     }
     fn serialize_none(self) -> Result<Self::Ok> {
         Ok(self.py.none().into_any())

@@ -177,8 +177,21 @@ pub(crate) fn str_as_utf8_quiet<'a>(s: Borrowed<'a, '_, Any>) -> Option<&'a str>
     if !is(&s, Check::Unicode) {
         return None;
     }
-    // SAFETY: a str (checked), alive for 'a (the borrow).
-    unsafe { utf8_of(s.py(), s.as_ptr()) }.ok()
+    let mut len: ffi::Py_ssize_t = 0;
+    // SAFETY: a str (checked), alive for 'a (the borrow), GIL held (handle); the buffer is
+    // cached in the object. A failure (lone surrogates) is cleared here, without building an
+    // error value: this is on the path of every call with keyword arguments.
+    unsafe {
+        let data = ffi::PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len);
+        if data.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+            data.cast::<u8>(),
+            len as usize,
+        )))
+    }
 }
 
 /// A `str` encoded with `errors` (`surrogatepass`, `backslashreplace`) into UTF-8 bytes.
