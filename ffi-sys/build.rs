@@ -233,14 +233,15 @@ fn bindings_for(
     // Generated from other headers of the same minor version: report these headers' version.
     let rust = resolved.headers.patch_version_constants(&one_version);
     let static_fns_c = std::fs::read_to_string(&c).unwrap_or_default();
-    for line in warning_lines(&format!(
+    // A supported configuration that needs nothing from the user, so not a cargo warning (cargo
+    // replays those on every build of a path dependency): one line in the build script's
+    // output (`cargo build -vv`), and `cargo pyhost doctor` says it too.
+    println!(
         "pyhost-sys: {reason}; using the pre-generated bindings for CPython {} on {}, checked \
          against your headers",
         config.version.short(),
         target.triple
-    )) {
-        println!("{line}");
-    }
+    );
     check_layout(resolved, env, shim_dir, out, &rust);
     (bindings::Generated { rust, static_fns_c }, "pre-generated")
 }
@@ -253,10 +254,10 @@ fn generate_or_reason(
     out: &Path,
 ) -> Result<bindings::Generated, String> {
     if let Err(e) = bindings::libclang() {
-        return Err(format!(
-            "libclang could not be loaded ({})",
-            e.lines().next().unwrap_or("")
-        ));
+        // clang-sys explains at length; the first clause is enough for one line.
+        let first = e.lines().next().unwrap_or("");
+        let short = first.split(", set the").next().unwrap_or(first);
+        return Err(format!("libclang could not be loaded ({short})"));
     }
     match bindings::generate(&resolved.config, &resolved.target, shim_dir, out) {
         Ok(g) => Ok(g),

@@ -53,7 +53,6 @@
 #![allow(clippy::result_large_err)]
 
 mod config;
-pub mod cross;
 pub mod dependent;
 mod discover;
 mod emit;
@@ -69,10 +68,9 @@ mod target;
 mod version;
 
 pub mod bindings;
-pub mod candidates;
 
-#[cfg(test)]
-mod test_support;
+#[doc(hidden)]
+pub mod test_support;
 
 pub use config::{LinkKind, PythonConfig, Source};
 pub use discover::{Discovery, Resolved};

@@ -326,7 +326,7 @@ pub fn parse_report(text: &str) -> Result<(Meta, Vec<Row>), String> {
 fn discover_python() -> Result<(PathBuf, String), String> {
     let env = Env::from_process();
     let host = util::host_triple();
-    let survey = pyhost_build::candidates::survey(&env, &Target::from_triple(&host, &host));
+    let survey = cargo_pyhost::candidates::survey(&env, &Target::from_triple(&host, &host));
     let r = survey.default.map_err(|e| {
         format!("pyhost-build finds no usable Python (see `cargo xtask doctor`):\n{e}")
     })?;

@@ -1,9 +1,10 @@
 //! `cargo xtask cross --target <triple> [--run] [-- <cargo args>]`: checks the target's
-//! toolchain, sets up the environment from `pyhost_build::cross`, builds, and with `--run`
+//! toolchain, sets up the environment from `cargo_pyhost::cross`, builds, and with `--run`
 //! runs under qemu.
 
+use cargo_pyhost::cli::{CrossArgs as Args, find_target, needs_python, parse_cross as parse};
+use cargo_pyhost::cross::{CrossTarget, Needs};
 use pyhost_build::Env;
-use pyhost_build::cross::{CROSS_TARGETS, CrossTarget, Status};
 
 use crate::run::{self, Cmd, Ended};
 use crate::util;
@@ -20,61 +21,6 @@ pub const SHOW: (&str, &str, &[&str]) = (
         "interpreter_runs_code_and_reports_the_built_version",
     ],
 );
-
-/// The parsed command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Args {
-    pub triple: String,
-    pub run: bool,
-    pub cargo_args: Vec<String>,
-}
-
-pub fn parse(args: &[String]) -> Result<Args, String> {
-    let mut triple = None;
-    let mut run = false;
-    let mut it = args.iter();
-    let mut cargo_args = Vec::new();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--target" => triple = Some(it.next().ok_or("--target needs a triple")?.clone()),
-            t if t.starts_with("--target=") => triple = Some(t["--target=".len()..].to_owned()),
-            "--run" => run = true,
-            "--" => {
-                cargo_args = it.by_ref().cloned().collect();
-            }
-            other => {
-                return Err(format!(
-                    "cross: unknown argument `{other}` (cargo's arguments go after `--`)"
-                ));
-            }
-        }
-    }
-    let triple = triple.ok_or_else(|| {
-        format!(
-            "cross needs --target <triple>; known targets: {}",
-            known_targets()
-        )
-    })?;
-    Ok(Args {
-        triple,
-        run,
-        cargo_args,
-    })
-}
-
-fn known_targets() -> String {
-    CROSS_TARGETS
-        .iter()
-        .map(|t| t.triple)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Whether the build needs the target's Python: not when the user compiled it out with
-/// `--no-default-features` (pyhost is then an optional dependency that is off).
-pub fn needs_python(cargo_args: &[String]) -> bool {
-    !cargo_args.iter().any(|a| a == "--no-default-features")
-}
 
 /// The cargo commands for `args`: what to build or run, then (for `--run` of the default
 /// suite) the run that shows the machine from inside the interpreter.
@@ -143,30 +89,10 @@ pub fn keep_user_vars(cmd: &mut Cmd) {
     cmd.env.retain(|(k, _)| std::env::var_os(k).is_none());
 }
 
-/// Prints one line per requirement: `ok`/`MISSING`, what, and what was found or the install
-/// command.
-pub fn print_status(statuses: &[Status], indent: &str) {
-    for s in statuses {
-        match &s.found {
-            Ok(found) => println!("{indent}ok       {} ({found})", s.requirement.what),
-            Err(why) => println!(
-                "{indent}MISSING  {}: {why}\n{indent}         install: {}",
-                s.requirement.what, s.requirement.install
-            ),
-        }
-    }
-}
-
 /// The command.
 pub fn run(args: &[String]) -> Result<(), String> {
     let args = parse(args)?;
-    let t = CrossTarget::find(&args.triple).ok_or_else(|| {
-        format!(
-            "cross: unknown target `{}`; known targets: {}",
-            args.triple,
-            known_targets()
-        )
-    })?;
+    let t = find_target(&args.triple)?;
     let host = util::host_triple();
     let env = Env::from_process();
     let python = needs_python(&args.cargo_args);
@@ -176,20 +102,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "  --no-default-features: Python is compiled out, so the target's libpython is not needed"
         );
     }
-    let statuses = t.check_all(&env, &host, python, args.run);
-    print_status(&statuses, "  ");
-    let missing: Vec<&Status> = statuses.iter().filter(|s| s.found.is_err()).collect();
-    if !missing.is_empty() {
-        let list: Vec<String> = missing
-            .iter()
-            .map(|s| format!("  {}\n      {}", s.requirement.what, s.requirement.install))
-            .collect();
-        return Err(format!(
-            "{} is not ready; install what is missing:\n{}",
-            t.triple,
-            list.join("\n")
-        ));
-    }
+    // The suite's tests run their own binary again in fresh processes: binfmt is needed too.
+    let needs = Needs {
+        python,
+        run: args.run,
+        nested: args.run,
+    };
+    let statuses = t.check_all(&env, &host, needs);
+    cargo_pyhost::cli::print_status(&statuses, "  ");
+    cargo_pyhost::cli::require(t, &statuses)?;
     let multiarch = t.multiarch_libc_installed();
     println!("environment:");
     for (k, v) in t.env_with(multiarch) {
@@ -257,39 +178,6 @@ mod tests {
             tests: s(&["raw", "gil"]),
             ..Suite::default()
         }
-    }
-
-    #[test]
-    fn parses_target_run_and_cargo_args() {
-        assert_eq!(
-            parse(&s(&[
-                "--target",
-                "aarch64-unknown-linux-gnu",
-                "--run",
-                "--",
-                "-p",
-                "x",
-                "--run"
-            ]))
-            .unwrap(),
-            Args {
-                triple: "aarch64-unknown-linux-gnu".into(),
-                run: true,
-                cargo_args: s(&["-p", "x", "--run"]),
-            }
-        );
-        assert_eq!(
-            parse(&s(&["--target=armv7-unknown-linux-gnueabihf"]))
-                .unwrap()
-                .triple,
-            "armv7-unknown-linux-gnueabihf"
-        );
-        assert!(
-            parse(&s(&["--run"]))
-                .unwrap_err()
-                .contains("needs --target")
-        );
-        assert!(parse(&s(&["--target", "x", "-p"])).is_err());
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! `cargo xtask <command>`: pyhost's workflows in one place.
 //!
-//! The knowledge (targets, their environment, where Pythons live) is in `pyhost-build`
-//! (`cross`, `candidates`, `Discovery`); this is a thin command line over it.
+//! The knowledge (targets, their environment, where Pythons live) is in `cargo-pyhost`
+//! (`cross`, `candidates`, `doctor`) and `pyhost-build` (`Discovery`); this is a thin command
+//! line over it, plus what only this workspace needs (its test plan, bindings, benchmarks).
 
 mod bench;
 mod bindings;
 mod cross;
 mod doctor;
+mod downstream;
 mod json;
 mod merge;
 mod run;
@@ -37,8 +39,12 @@ commands:
           --run -- <args>:     cargo test <args>, or cargo run <args> with --bin/--example
         with --no-default-features (Python compiled out) the target's libpython is not needed
   doctor
-        which Python a build links for the host and each cross target, every install seen,
-        mismatches, libclang, and what to do about each problem
+        `cargo pyhost doctor` (which Python a build links for the host and each cross target,
+        every install seen, mismatches, libclang, what to do) plus the Debian unstable root
+  downstream [--cross <triple>]
+        make a crate outside the workspace depending on this checkout by path, as README
+        says; build and run it (and `cargo pyhost doctor`) on the host, or with --cross build
+        it with `cargo pyhost cross --target <triple> --run` and run it under qemu
   bindings [--check]
         regenerate pyhost-sys's pre-generated bindings: one file for CPython 3.8-3.15,
         merged from bindgen's output for each version (--check: fail if it is stale)
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "cross" => cross::run(rest),
         "doctor" => doctor::run(rest),
+        "downstream" => downstream::run(rest),
         "bindings" => bindings::run(rest),
         "bench" => bench::run(rest),
         "setup" => setup::run(rest),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pyhost_build::cross::{Invocation, shell_quote};
+use cargo_pyhost::cross::{Invocation, shell_quote};
 
 use crate::util;
 

@@ -118,7 +118,12 @@ fn rustup_target(triple: &str) -> Result<(), String> {
 /// themselves. Best effort.
 fn binfmt_aarch64() -> Result<(), String> {
     let dir = std::path::Path::new("/proc/sys/fs/binfmt_misc");
-    if dir.join("qemu-aarch64").exists() {
+    let entry = dir.join("qemu-aarch64");
+    if let Ok(state) = std::fs::read_to_string(&entry) {
+        // A run of `cargo xtask downstream --cross` that was killed may have left it off.
+        if state.starts_with("disabled") && std::fs::write(&entry, "1").is_err() {
+            return Err(format!("could not enable {}", entry.display()));
+        }
         return Ok(());
     }
     let conf = std::path::Path::new("/usr/lib/binfmt.d/qemu-aarch64.conf");

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use pyhost_build::candidates::{self, Candidate, Selector, Survey};
-use pyhost_build::cross::{CROSS_TARGETS, CrossTarget, Status};
+use cargo_pyhost::candidates::{self, Candidate, Selector, Survey};
+use cargo_pyhost::cross::{CROSS_TARGETS, CrossTarget, Status};
 use pyhost_build::{Env, Resolved, Target};
 
 use crate::run::{self, Cmd, Ended};
@@ -20,13 +20,21 @@ usage: cargo xtask test [--dry-run] [--no-setup] [--fail-fast] [--skip <steps>] 
   --no-setup          do not install anything first (`cargo xtask setup` does it otherwise)
   --fail-fast         stop at the first failure (the rest is reported as not run)
   --skip <steps>      comma-separated: fmt, clippy, bindings, test, matrix, unstable, cross,
-                      readme (reported as skipped in the summary)
+                      readme, downstream (reported as skipped in the summary)
   --timeout <min>     kill a step that runs longer than this (default 20)
 ";
 
 /// The kinds of step, in the order they run.
-pub const KINDS: [&str; 8] = [
-    "fmt", "clippy", "bindings", "test", "matrix", "unstable", "cross", "readme",
+pub const KINDS: [&str; 9] = [
+    "fmt",
+    "clippy",
+    "bindings",
+    "test",
+    "matrix",
+    "unstable",
+    "cross",
+    "readme",
+    "downstream",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -326,26 +334,25 @@ pub fn plan_cross(
 }
 
 /// The commands README.md shows, run as a reader would: the agent's main job, the guide's
-/// program, `doctor`, and the guide's cross build under qemu when the aarch64 toolchain is
-/// there.
-pub fn plan_readme(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
+/// program, `cargo pyhost doctor`, and the guide's cross build under qemu when the aarch64
+/// toolchain is there (`cargo pyhost` as `cargo run -p cargo-pyhost -- pyhost`, what an
+/// installed one runs).
+pub fn plan_readme(host: &str, aarch64_ready: bool) -> Step {
+    let pyhost = |rest: &[&str]| {
+        let mut a = vec!["run", "-q", "-p", "cargo-pyhost", "--", "pyhost"];
+        a.extend_from_slice(rest);
+        (Cmd::cargo(&a), false)
+    };
     let mut cmds = vec![
         (
             Cmd::cargo(&["run", "-q", "-p", "pyhost-agent", "--", "--once"]),
             false,
         ),
         (Cmd::cargo(&["run", "-q", "-p", "hello-embed"]), false),
-        (
-            Cmd {
-                program: xtask.to_owned(),
-                args: vec!["doctor".to_owned()],
-                env: Vec::new(),
-            },
-            false,
-        ),
+        pyhost(&["doctor"]),
     ];
     if aarch64_ready {
-        let args = [
+        cmds.push(pyhost(&[
             "cross",
             "--target",
             "aarch64-unknown-linux-gnu",
@@ -353,20 +360,36 @@ pub fn plan_readme(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
             "--",
             "-p",
             "hello-embed",
-            "--bin",
-            "hello-embed",
-        ];
-        cmds.push((
+        ]));
+    }
+    Step {
+        kind: "readme",
+        target: host.to_owned(),
+        python: "default".into(),
+        action: Action::Run(cmds),
+    }
+}
+
+/// A crate outside the workspace, as README tells a new user to make one: built and run on
+/// the host, and for aarch64 under qemu through `cargo pyhost cross` when that toolchain is
+/// there (`cargo xtask downstream`).
+pub fn plan_downstream(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
+    let run = |args: &[&str]| {
+        (
             Cmd {
                 program: xtask.to_owned(),
                 args: args.iter().map(|a| (*a).to_owned()).collect(),
                 env: Vec::new(),
             },
             false,
-        ));
+        )
+    };
+    let mut cmds = vec![run(&["downstream"])];
+    if aarch64_ready {
+        cmds.push(run(&["downstream", "--cross", "aarch64-unknown-linux-gnu"]));
     }
     Step {
-        kind: "readme",
+        kind: "downstream",
         target: host.to_owned(),
         python: "default".into(),
         action: Action::Run(cmds),
@@ -460,7 +483,7 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
     steps.extend(plan_matrix(host, &pythons, suite));
     steps.extend(plan_unstable(host, &crate::sid::ready(), suite));
     for t in CROSS_TARGETS {
-        let statuses = t.check_all(&env, host, true, true);
+        let statuses = t.check_all(&env, host, cargo_pyhost::cross::Needs::ALL);
         let python = t
             .resolve_python(&env, host)
             .map(|r| python_label(&r))
@@ -478,7 +501,8 @@ fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -> Vec<Step>
             && s.target == "aarch64-unknown-linux-gnu"
             && matches!(s.action, Action::Run(_))
     });
-    steps.push(plan_readme(host, &exe, aarch64_ready));
+    steps.push(plan_readme(host, aarch64_ready));
+    steps.push(plan_downstream(host, &exe, aarch64_ready));
     for s in &mut steps {
         if opts.skip.iter().any(|k| k == s.kind) {
             s.action = Action::Skip {
@@ -707,7 +731,7 @@ fn describe(o: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pyhost_build::cross::Requirement;
+    use cargo_pyhost::cross::Requirement;
 
     const HOST: &str = "x86_64-unknown-linux-gnu";
 
@@ -897,28 +921,35 @@ mod tests {
 
     #[test]
     fn readme_commands_include_the_cross_run_only_when_aarch64_is_ready() {
-        let without = plan_readme("x86_64-unknown-linux-gnu", "/x/xtask", false);
-        let Action::Run(cmds) = &without.action else {
-            panic!("{without:?}")
+        let lines = |step: &Step| -> Vec<String> {
+            let Action::Run(cmds) = &step.action else {
+                panic!("{step:?}")
+            };
+            cmds.iter().map(|(c, _)| c.args.join(" ")).collect()
         };
-        let lines: Vec<String> = cmds.iter().map(|(c, _)| c.args.join(" ")).collect();
+        let without = plan_readme("x86_64-unknown-linux-gnu", false);
         assert_eq!(
-            lines,
+            lines(&without),
             [
                 "run -q -p pyhost-agent -- --once",
                 "run -q -p hello-embed",
-                "doctor"
+                "run -q -p cargo-pyhost -- pyhost doctor"
             ]
         );
-        let with = plan_readme("x86_64-unknown-linux-gnu", "/x/xtask", true);
-        let Action::Run(cmds) = &with.action else {
-            panic!("{with:?}")
-        };
-        assert_eq!(cmds.len(), 4);
-        assert_eq!(cmds[3].0.program, "/x/xtask");
+        let with = plan_readme("x86_64-unknown-linux-gnu", true);
         assert_eq!(
-            cmds[3].0.args.join(" "),
-            "cross --target aarch64-unknown-linux-gnu --run -- -p hello-embed --bin hello-embed"
+            lines(&with)[3],
+            "run -q -p cargo-pyhost -- pyhost cross --target aarch64-unknown-linux-gnu --run \
+             -- -p hello-embed"
+        );
+        let down = plan_downstream("x86_64-unknown-linux-gnu", "/x/xtask", true);
+        assert_eq!(
+            lines(&down),
+            ["downstream", "downstream --cross aarch64-unknown-linux-gnu"]
+        );
+        assert_eq!(
+            lines(&plan_downstream("h", "/x/xtask", false)),
+            ["downstream"]
         );
     }
 }

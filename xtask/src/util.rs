@@ -34,7 +34,7 @@ pub fn host_triple() -> String {
 pub fn pyenv_versions(minor: u8) -> Vec<(String, PathBuf)> {
     let env = pyhost_build::Env::from_process();
     let prefix = format!("3.{minor}.");
-    let mut found: Vec<(String, PathBuf)> = pyhost_build::candidates::pyenv_versions(&env)
+    let mut found: Vec<(String, PathBuf)> = cargo_pyhost::candidates::pyenv_versions(&env)
         .into_iter()
         .filter(|(name, _)| {
             name.strip_prefix(&prefix)

@@ -3,8 +3,8 @@
 //!
 //! [`Discovery`] answers "which Python does this build use?". A survey answers the
 //! questions around it: which others are there, is the one on `PATH` the one being linked,
-//! and what to set to build against another. `cargo xtask doctor` prints a survey, and
-//! `cargo xtask test` runs the test suite once per install it lists.
+//! and what to set to build against another. `cargo pyhost doctor` prints a survey, and
+//! pyhost's `cargo xtask test` runs its test suite once per install it lists.
 //!
 //! Where it looks, in this order (the order in which equal installs are named):
 //!
@@ -16,7 +16,8 @@
 //! Interpreters (2–4) are only considered when the target is the host.
 //!
 //! ```no_run
-//! use pyhost_build::{Env, Target, candidates};
+//! use cargo_pyhost::candidates;
+//! use pyhost_build::{Env, Target};
 //! let env = Env::from_process();
 //! let host = "x86_64-unknown-linux-gnu";
 //! let survey = candidates::survey(&env, &Target::from_triple(host, host));
@@ -29,10 +30,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::interpreter;
-use crate::pkgconfig::PkgConfig;
-use crate::version::MIN_MINOR;
-use crate::{Discovery, Env, Error, PythonVersion, Resolved, Target};
+use pyhost_build::MIN_MINOR;
+use pyhost_build::interpreter;
+use pyhost_build::pkgconfig::PkgConfig;
+use pyhost_build::{Discovery, Env, Error, PythonVersion, Resolved, Target};
 
 /// Where a candidate was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -452,7 +453,7 @@ fn system_interpreters() -> Vec<PathBuf> {
 /// for the variables it unsets.
 ///
 /// ```
-/// use pyhost_build::candidates::selector_to_string;
+/// use cargo_pyhost::candidates::selector_to_string;
 /// let sel = vec![
 ///     ("PYHOST_CONFIG_FILE".to_string(), None),
 ///     ("PYHOST_PYTHON".to_string(), Some("/opt/py/bin/python3.12".to_string())),
@@ -538,7 +539,7 @@ mod tests {
 
     #[test]
     fn pyenv_interpreter_prefers_the_versioned_name() {
-        let tmp = crate::test_support::TempDir::new("pyenv-bin");
+        let tmp = pyhost_build::test_support::TempDir::new("pyenv-bin");
         let bin = tmp.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         for f in ["python3", "python3.12", "python3.12-config", "python"] {

@@ -1,15 +1,15 @@
 //! What a cross build needs, per target: the toolchain, the environment that points cargo,
 //! cc, pkg-config and bindgen at it, a qemu runner, and the commands that install each piece.
 //!
-//! `cargo xtask cross` is a thin CLI over this table; a project with its own xtask or CI script
-//! can use it the same way:
+//! `cargo pyhost cross` (and pyhost's own `cargo xtask cross`) is a thin CLI over this table; a
+//! project with its own xtask or CI script can use it the same way:
 //!
 //! ```no_run
-//! use pyhost_build::cross::CrossTarget;
+//! use cargo_pyhost::cross::{CrossTarget, Needs};
 //! let t = CrossTarget::find("aarch64-unknown-linux-gnu").unwrap();
 //! let env = pyhost_build::Env::from_process();
 //! let missing: Vec<_> = t
-//!     .check_all(&env, "x86_64-unknown-linux-gnu", true, true)
+//!     .check_all(&env, "x86_64-unknown-linux-gnu", Needs::ALL)
 //!     .into_iter()
 //!     .filter(|s| s.found.is_err())
 //!     .collect();
@@ -29,7 +29,7 @@
 //! The environment itself is plain data:
 //!
 //! ```
-//! use pyhost_build::cross::CrossTarget;
+//! use cargo_pyhost::cross::CrossTarget;
 //! let t = CrossTarget::find("aarch64-unknown-linux-gnu").unwrap();
 //! let env = t.env();
 //! assert!(env.contains(&(
@@ -42,7 +42,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{Discovery, Env, Resolved, Target};
+use pyhost_build::{Discovery, Env, Resolved, Target};
 
 /// A cross target pyhost knows how to build for and run under qemu on a Debian-like host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +94,10 @@ pub struct Requirement {
     pub python_only: bool,
     /// Whether it is needed only to run the result (`--run`).
     pub run_only: bool,
+    /// Whether it is needed only when what runs starts target programs itself (a test that
+    /// runs its own binary again in a fresh process): cargo's runner covers the programs cargo
+    /// starts, the kernel's binfmt_misc entry the others.
+    pub nested_only: bool,
     /// How to tell whether this host has it.
     pub check: Check,
 }
@@ -114,6 +118,26 @@ pub enum Check {
     /// so that a target program started by another (a test that runs itself again in a fresh
     /// process) runs under qemu too.
     Binfmt(String),
+}
+
+/// What a cross build is asked to do, which decides what it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Python is built in (not compiled out with `--no-default-features`).
+    pub python: bool,
+    /// The result is run, under qemu as cargo's runner.
+    pub run: bool,
+    /// What runs starts target programs itself, which only a binfmt_misc entry hands to qemu.
+    pub nested: bool,
+}
+
+impl Needs {
+    /// Everything: Python, runs, and runs that start target programs (pyhost's own suite).
+    pub const ALL: Needs = Needs {
+        python: true,
+        run: true,
+        nested: true,
+    };
 }
 
 /// A requirement and whether this host has it: `Ok` with what was found, or `Err` with why
@@ -190,7 +214,7 @@ impl CrossTarget {
                 format!("BINDGEN_EXTRA_CLANG_ARGS_{lower}"),
                 format!(
                     "--target={}",
-                    crate::bindings::clang_target(&self.target(""))
+                    pyhost_build::bindings::clang_target(&self.target(""))
                 ),
             ),
         ]
@@ -236,6 +260,7 @@ impl CrossTarget {
                 install: format!("rustup target add {}", self.triple),
                 python_only: false,
                 run_only: false,
+                nested_only: false,
                 check: Check::RustTarget(self.triple.to_owned()),
             },
             Requirement {
@@ -243,6 +268,7 @@ impl CrossTarget {
                 install: format!("apt-get install {gcc_pkg}"),
                 python_only: false,
                 run_only: false,
+                nested_only: false,
                 check: Check::Program(format!("{}-gcc", self.gnu)),
             },
             Requirement {
@@ -253,6 +279,7 @@ impl CrossTarget {
                 ),
                 python_only: true,
                 run_only: false,
+                nested_only: false,
                 check: Check::TargetPython,
             },
             Requirement {
@@ -260,6 +287,7 @@ impl CrossTarget {
                 install: "apt-get install qemu-user".to_owned(),
                 python_only: false,
                 run_only: true,
+                nested_only: false,
                 check: Check::Program(self.qemu.to_owned()),
             },
             Requirement {
@@ -278,25 +306,31 @@ impl CrossTarget {
                 ),
                 python_only: false,
                 run_only: true,
+                nested_only: true,
                 check: Check::Binfmt(self.qemu.to_owned()),
             },
         ]
     }
 
-    /// The requirements a build needs: without `python`, none of the target Python pieces (a
-    /// program with Python compiled out); without `run`, no emulator.
-    pub fn requirements_for(&self, python: bool, run: bool) -> Vec<Requirement> {
+    /// The requirements of a build asked for `needs`: without Python, none of the target
+    /// Python pieces (a program with Python compiled out); without runs, no emulator; without
+    /// nested runs, no binfmt_misc entry.
+    pub fn requirements_for(&self, needs: Needs) -> Vec<Requirement> {
         self.requirements(None)
             .into_iter()
-            .filter(|r| (python || !r.python_only) && (run || !r.run_only))
+            .filter(|r| {
+                (needs.python || !r.python_only)
+                    && (needs.run || !r.run_only)
+                    && (needs.nested || !r.nested_only)
+            })
             .collect()
     }
 
     /// Checks each of [`CrossTarget::requirements_for`] on this host. `env` is the caller's
     /// environment (the cross variables are added for the Python check); `host` is the
     /// triple of this machine.
-    pub fn check_all(&self, env: &Env, host: &str, python: bool, run: bool) -> Vec<Status> {
-        self.requirements_for(python, run)
+    pub fn check_all(&self, env: &Env, host: &str, needs: Needs) -> Vec<Status> {
+        self.requirements_for(needs)
             .into_iter()
             .map(|requirement| {
                 let found = self.check(env, host, &requirement.check);
@@ -331,7 +365,7 @@ impl CrossTarget {
 
     /// What pyhost-sys's build script will pick for this target: the discovery, run in `env`
     /// plus the variables of [`CrossTarget::env`] that `env` does not set itself.
-    pub fn resolve_python(&self, env: &Env, host: &str) -> crate::Result<Resolved> {
+    pub fn resolve_python(&self, env: &Env, host: &str) -> pyhost_build::Result<Resolved> {
         let overrides: Vec<(String, Option<String>)> = self
             .env()
             .into_iter()
@@ -584,6 +618,7 @@ mod tests {
              /proc/sys/fs/binfmt_misc/register)"
         );
         assert!(reqs[2].python_only && reqs[3].run_only && reqs[4].run_only);
+        assert!(!reqs[3].nested_only && reqs[4].nested_only);
         assert_eq!(
             reqs.iter().map(|r| r.check.clone()).collect::<Vec<_>>(),
             [
@@ -602,10 +637,14 @@ mod tests {
     fn python_and_emulator_are_needed_only_when_asked_for() {
         let t = CrossTarget::find("aarch64-unknown-linux-gnu").unwrap();
         let names = |python, run| -> Vec<String> {
-            t.requirements_for(python, run)
-                .into_iter()
-                .map(|r| r.install)
-                .collect()
+            t.requirements_for(Needs {
+                python,
+                run,
+                nested: run,
+            })
+            .into_iter()
+            .map(|r| r.install)
+            .collect()
         };
         assert_eq!(
             names(false, false),
@@ -616,6 +655,16 @@ mod tests {
         );
         assert_eq!(names(false, true).len(), 4);
         assert_eq!(names(true, false).len(), 3);
+        let no_binfmt = t.requirements_for(Needs {
+            nested: false,
+            ..Needs::ALL
+        });
+        assert_eq!(no_binfmt.len(), 4);
+        assert!(
+            no_binfmt
+                .iter()
+                .all(|r| !matches!(r.check, Check::Binfmt(_)))
+        );
         assert_eq!(
             names(true, true)[2],
             "dpkg --add-architecture arm64 && apt-get update && apt-get install \
@@ -625,7 +674,7 @@ mod tests {
 
     #[test]
     fn programs_are_looked_up_on_the_given_path_only() {
-        let tmp = crate::test_support::TempDir::new("cross-path");
+        let tmp = pyhost_build::test_support::TempDir::new("cross-path");
         let gcc = tmp.path().join("aarch64-linux-gnu-gcc");
         std::fs::write(&gcc, "").unwrap();
         let env = Env::fixed([("PATH", format!("/nonexistent:{}", tmp.path().display()))]);
