@@ -110,6 +110,18 @@ fn broken(m: &Object<'_, Module>) -> pyhost::Result<()> {
     Err(pyhost::Error::runtime_error("cannot build this module"))
 }
 
+/// A module function named `module`, as a file per module invites (`aggregator::module`): the
+/// generated code must not shadow it.
+mod named_module {
+    use pyhost::Object;
+    use pyhost::types::Module;
+
+    #[pyhost::module(name = "named_module")]
+    pub fn module(m: &Object<'_, Module>) -> pyhost::Result<()> {
+        m.add("answer", 42)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The interpreter of this binary
 
@@ -130,6 +142,7 @@ fn start() {
             .builtin_module("aggregator", aggregator::builtin(agg))
             .builtin_module("datadog_agent", agent_module::PyInit_datadog_agent)
             .builtin_module("broken", broken::builtin())
+            .builtin_module("named_module", named_module::module::builtin())
             .start()
             .expect("starting Python with builtin modules");
     });
@@ -166,6 +179,11 @@ fn builtin_module_is_importable_and_uses_the_host_state() {
         2.0,
         vec!["env:prod".to_owned(), "role:db".to_owned()]
     )));
+}
+
+#[test]
+fn a_module_function_may_be_named_module() {
+    assert_eq!(eval_str("__import__('named_module').answer"), "42");
 }
 
 #[test]

@@ -205,8 +205,8 @@ pub fn module(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
                 &#ident::__PYHOST_MODULE
             }
 
-            fn fill(module: &::pyhost::Object<'_, ::pyhost::types::Module>) -> ::pyhost::Result<()> {
-                #ident(module)
+            fn fill(__pyhost_module: &::pyhost::Object<'_, ::pyhost::types::Module>) -> ::pyhost::Result<()> {
+                #ident(__pyhost_module)
             }
         }
     })

@@ -1,5 +1,5 @@
-//! Which threads are inside an outermost GIL acquisition, so that `shutdown` can wait for
-//! them before finalizing.
+//! The interpreter's lifecycle state, and which threads are inside an outermost GIL
+//! acquisition, so that `shutdown` can wait for them before finalizing.
 //!
 //! An acquisition announces itself, then reads the interpreter's state; shutdown changes the
 //! state, then reads the announcements. Each side must see the other's write (a Dekker
@@ -12,7 +12,17 @@
 
 use std::cell::Cell;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, compiler_fence, fence};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, compiler_fence, fence};
+
+/// The interpreter's lifecycle states.
+pub(crate) const UNINIT: u8 = 0;
+pub(crate) const STARTING: u8 = 1;
+pub(crate) const RUNNING: u8 = 2;
+pub(crate) const FINALIZING: u8 = 3;
+pub(crate) const FINALIZED: u8 = 4;
+
+/// The interpreter's lifecycle state.
+pub(crate) static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 
 /// One thread's count of outermost acquisitions in progress (more than one when a closure
 /// given to `allow_threads` takes the GIL again). Written only by its thread.

@@ -13,22 +13,11 @@ use std::os::raw::c_char;
 use std::path::PathBuf;
 use std::ptr::{NonNull, null_mut};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::active;
+pub(crate) use super::active::{FINALIZED, FINALIZING, RUNNING, STARTING, STATE, UNINIT};
 use crate::{Error, Result, ffi};
-
-// ---------------------------------------------------------------------------------------------
-// The lifecycle state
-
-pub(crate) const UNINIT: u8 = 0;
-pub(crate) const STARTING: u8 = 1;
-pub(crate) const RUNNING: u8 = 2;
-pub(crate) const FINALIZING: u8 = 3;
-pub(crate) const FINALIZED: u8 = 4;
-
-/// The interpreter's lifecycle state.
-pub(crate) static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 
 /// A token proving that the current thread holds the GIL.
 ///

@@ -1,0 +1,104 @@
+//! Instruction counts under callgrind.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{COLUMNS, Row, target_dir};
+
+// ---------------------------------------------------------------------------------------------
+// callgrind
+
+/// Operations counted per workload under callgrind (the single-threaded ones).
+const COUNTED: [(&str, u64); 8] = [
+    ("w1", 20_000),
+    ("w2", 20_000),
+    ("w3", 20_000),
+    ("w4", 20_000),
+    ("w5", 20_000),
+    ("w6a", 2),
+    ("w6b", 2),
+    ("w6c", 200),
+];
+
+/// Instructions per operation for every column of the single-threaded workloads: one
+/// valgrind run per (workload, column), collecting only inside `pyhost_bench_measured` after
+/// a warm-up, total divided by the operations.
+pub(super) fn callgrind(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
+    if Command::new("valgrind")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        return Err(
+            "--callgrind needs valgrind, which is not installed. Install it with \
+                    `apt-get install -y valgrind` (Debian/Ubuntu) or `dnf install valgrind`, \
+                    then rerun."
+                .to_owned(),
+        );
+    }
+    let dir = target_dir().join("bench-release").join("callgrind");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let Some(&(_, ops)) = COUNTED.iter().find(|(id, _)| *id == row.id) else {
+            continue;
+        };
+        let mut values = [None; 4];
+        for (i, column) in COLUMNS.iter().enumerate() {
+            if row.values[i].is_none() {
+                continue;
+            }
+            let file = dir.join(format!("callgrind.{}.{column}", row.id));
+            eprintln!("bench: callgrind {} {column} ({ops} ops)", row.id);
+            let o = Command::new("valgrind")
+                .args([
+                    "--tool=callgrind",
+                    "--collect-atstart=no",
+                    "--toggle-collect=pyhost_bench_measured",
+                ])
+                .arg(format!("--callgrind-out-file={}", file.display()))
+                .arg(bin)
+                .args(["--count", &row.id, column, &ops.to_string()])
+                .stderr(Stdio::null())
+                .output()
+                .map_err(|e| format!("running valgrind: {e}"))?;
+            if !o.status.success() {
+                return Err(format!(
+                    "callgrind run of {} {column} failed ({})",
+                    row.id, o.status
+                ));
+            }
+            let per_op: u64 = String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .nth(3)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("reading {}: {e}", file.display()))?;
+            let total =
+                callgrind_total(&text).ok_or(format!("no totals line in {}", file.display()))?;
+            values[i] = Some(total as f64 / (ops * per_op) as f64);
+        }
+        let per = row.unit.split_once('/').map_or("op", |(_, p)| p);
+        out.push(Row {
+            id: row.id.clone(),
+            title: row.title.clone(),
+            unit: format!("instructions/{per}"),
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// The instruction total of a callgrind output file (`totals:` or `summary:` line).
+pub fn callgrind_total(text: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}

@@ -1,0 +1,411 @@
+//! The results: rows, targets and their checks, the table, the JSON list, BENCHMARKS.md.
+
+use crate::json::{self, Value};
+
+use super::COLUMNS;
+
+/// One row: a workload's medians (or instruction counts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub unit: String,
+    /// raw, limit, pyhost, pyo3.
+    pub values: [Option<f64>; 4],
+}
+
+impl Row {
+    fn get(&self, column: &str) -> Option<f64> {
+        COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .and_then(|i| self.values[i])
+    }
+}
+
+/// What the issue asks of the pyhost column of a workload.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Targets {
+    /// pyhost / raw at most this.
+    pub raw_max: Option<f64>,
+    /// pyhost / limit at most this.
+    pub limit_max: Option<f64>,
+    /// pyo3 / pyhost at least this (pyhost this many times faster).
+    pub pyo3_speedup: Option<f64>,
+}
+
+/// The targets of workload `id` (besides "no slower than PyO3", which applies to all).
+pub fn targets(id: &str) -> Targets {
+    let none = Targets {
+        raw_max: None,
+        limit_max: None,
+        pyo3_speedup: None,
+    };
+    match id {
+        "w1" | "w2" | "w6a" | "w6b" | "w6c" => Targets {
+            raw_max: Some(1.05),
+            ..none
+        },
+        "w3" | "w4" => Targets {
+            raw_max: Some(1.2),
+            ..none
+        },
+        "w5" => Targets {
+            limit_max: Some(1.2),
+            pyo3_speedup: Some(5.0),
+            ..none
+        },
+        _ => none,
+    }
+}
+
+/// One checked target: its text, the measured value, and whether it is met.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check {
+    pub what: String,
+    pub measured: String,
+    pub met: bool,
+}
+
+/// Checks a row against its targets; nothing when the pyhost column is missing.
+pub fn check(row: &Row) -> Vec<Check> {
+    let mut out = Vec::new();
+    let Some(p) = row.get("pyhost") else {
+        return out;
+    };
+    let t = targets(&row.id);
+    if let (Some(max), Some(raw)) = (t.raw_max, row.get("raw")) {
+        let r = p / raw;
+        out.push(Check {
+            what: format!("pyhost/raw <= {max:.2}"),
+            measured: format!("{r:.3}"),
+            met: r <= max,
+        });
+    }
+    if let (Some(max), Some(limit)) = (t.limit_max, row.get("limit")) {
+        let r = p / limit;
+        out.push(Check {
+            what: format!("pyhost/limit <= {max:.2}"),
+            measured: format!("{r:.3}"),
+            met: r <= max,
+        });
+    }
+    if let Some(pyo3) = row.get("pyo3") {
+        match t.pyo3_speedup {
+            Some(min) => {
+                let r = pyo3 / p;
+                out.push(Check {
+                    what: format!("pyo3/pyhost >= {min:.1}"),
+                    measured: format!("{r:.2}"),
+                    met: r >= min,
+                });
+            }
+            None => {
+                let r = p / pyo3;
+                out.push(Check {
+                    what: "pyhost/pyo3 <= 1.00".to_owned(),
+                    measured: format!("{r:.3}"),
+                    met: r <= 1.0,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A value with a precision that suits its size.
+pub fn fmt_value(v: Option<f64>) -> String {
+    match v {
+        None => "-".to_owned(),
+        Some(x) if x >= 1000.0 => format!("{x:.0}"),
+        Some(x) if x >= 100.0 => format!("{x:.1}"),
+        Some(x) if x >= 1.0 => format!("{x:.2}"),
+        Some(x) => format!("{x:.4}"),
+    }
+}
+
+pub(super) fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "-".to_owned(),
+    }
+}
+
+/// The verdict cell: `met` or the missed checks.
+pub(super) fn verdict(checks: &[Check]) -> String {
+    if checks.is_empty() {
+        return "-".to_owned();
+    }
+    let missed: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.met)
+        .map(|c| format!("MISSED {} (is {})", c.what, c.measured))
+        .collect();
+    if missed.is_empty() {
+        "met".to_owned()
+    } else {
+        missed.join("; ")
+    }
+}
+
+/// The header and cells of the results table.
+pub fn table_rows(rows: &[Row]) -> Vec<Vec<String>> {
+    let mut out = vec![
+        [
+            "id",
+            "workload",
+            "unit",
+            "raw",
+            "limit",
+            "pyhost",
+            "pyo3",
+            "pyhost/raw",
+            "pyhost/limit",
+            "pyhost/pyo3",
+            "targets",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    ];
+    for r in rows {
+        let p = r.get("pyhost");
+        out.push(vec![
+            r.id.clone(),
+            r.title.clone(),
+            r.unit.clone(),
+            fmt_value(r.values[0]),
+            fmt_value(r.values[1]),
+            fmt_value(r.values[2]),
+            fmt_value(r.values[3]),
+            ratio(p, r.get("raw")),
+            ratio(p, r.get("limit")),
+            ratio(p, r.get("pyo3")),
+            verdict(&check(r)),
+        ]);
+    }
+    out
+}
+
+/// A Markdown table.
+pub fn markdown_table(rows: &[Vec<String>]) -> String {
+    let mut s = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        s.push_str("| ");
+        s.push_str(&r.join(" | "));
+        s.push_str(" |\n");
+        if i == 0 {
+            s.push('|');
+            for _ in r {
+                s.push_str("---|");
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// The `--json` file: a list of `{"workload", "unit", "raw", "limit", "pyhost", "pyo3"}`.
+pub fn json_list(rows: &[Row]) -> String {
+    let mut s = String::from("[\n");
+    for (i, r) in rows.iter().enumerate() {
+        s.push_str(&format!(
+            "  {{\"workload\": {}, \"unit\": {}",
+            json_str(&r.id),
+            json_str(&r.unit)
+        ));
+        for (c, v) in COLUMNS.iter().zip(r.values) {
+            let v = match v {
+                Some(x) if x.is_finite() => format!("{x}"),
+                _ => "null".to_owned(),
+            };
+            s.push_str(&format!(", \"{c}\": {v}"));
+        }
+        s.push('}');
+        s.push_str(if i + 1 == rows.len() { "\n" } else { ",\n" });
+    }
+    s.push_str("]\n");
+    s
+}
+
+pub(super) fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+pub(super) fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The bench binary's metadata: `(key, value)` pairs.
+pub type Meta = Vec<(String, String)>;
+
+/// Reads the bench binary's report: its metadata and rows.
+pub fn parse_report(text: &str) -> Result<(Meta, Vec<Row>), String> {
+    let v = json::parse(text)?;
+    let meta = match v.get("meta") {
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let rows = v
+        .get("results")
+        .items()
+        .iter()
+        .map(|r| Row {
+            id: r.get("workload").as_str().unwrap_or_default().to_owned(),
+            title: r.get("title").as_str().unwrap_or_default().to_owned(),
+            unit: r.get("unit").as_str().unwrap_or_default().to_owned(),
+            values: COLUMNS.map(|c| number(r.get(c))),
+        })
+        .collect();
+    Ok((meta, rows))
+}
+
+// ---------------------------------------------------------------------------------------------
+// BENCHMARKS.md
+
+/// What the report header says about the run.
+pub struct Info {
+    pub command: String,
+    pub date: String,
+    pub machine: String,
+    pub pyo3: String,
+    pub rustc: String,
+    pub meta: Meta,
+}
+
+impl Info {
+    fn meta(&self, key: &str) -> &str {
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("?", |(_, v)| v.as_str())
+    }
+}
+
+/// The whole BENCHMARKS.md.
+pub fn benchmarks_md(
+    info: &Info,
+    rows: &[Row],
+    counts: &[Row],
+    builds: &[(String, f64)],
+) -> String {
+    let mut s = String::new();
+    s.push_str("# pyhost benchmarks\n\n");
+    s.push_str(
+        "<!-- Generated by `cargo xtask bench`: do not edit by hand, rerun the command. -->\n\n",
+    );
+    s.push_str(&format!(
+        "Produced by `{}` on {}. Rerun it to reproduce (`--quick` for a run of under two \
+         minutes that does not rewrite this file; `--callgrind` adds instruction counts, \
+         `--build-times` the cold build times; `--json FILE` writes the same data as JSON).\n\n",
+        info.command, info.date
+    ));
+    s.push_str(&format!("- Machine: {}\n", info.machine));
+    s.push_str(&format!(
+        "- Python: {} (libpython {}; pyhost bindings: {})\n",
+        info.meta("python"),
+        info.meta("libpython"),
+        info.meta("bindings")
+    ));
+    s.push_str(&format!(
+        "- PyO3 {} against the same libpython (checked at start: one libpython mapped, same \
+         `sys.version` seen through pyhost, PyO3 and `Py_GetVersion`)\n",
+        info.pyo3
+    ));
+    s.push_str(&format!(
+        "- {}, profile `bench-release` (release + fat LTO, 1 codegen unit)\n",
+        info.rustc
+    ));
+    s.push_str(&format!(
+        "- Method: {} rounds per workload (w7: 3), each running every column once in \
+         rotating order (A B C, B C A, …) so noise reaches every column alike; batches of at \
+         least {} ms after one warm-up batch per column; values are the median per operation. \
+         w7: {} calls per thread; w8: {} tasks.\n\n",
+        info.meta("rounds"),
+        info.meta("batch_ms"),
+        info.meta("w7_calls_per_thread"),
+        info.meta("w8_tasks")
+    ));
+    s.push_str("## Results\n\n");
+    s.push_str(&markdown_table(&table_rows(rows)));
+    s.push_str("\n## Targets (pyhost column)\n\n");
+    let mut all_met = true;
+    for r in rows {
+        for c in check(r) {
+            all_met &= c.met;
+            s.push_str(&format!(
+                "- {} {}: {} (measured {})\n",
+                r.id,
+                c.what,
+                if c.met { "met" } else { "**missed**" },
+                c.measured
+            ));
+        }
+    }
+    if all_met {
+        s.push_str("\nEvery target is met.\n");
+    }
+    if !counts.is_empty() {
+        s.push_str(
+            "\n## Instructions per operation (callgrind)\n\nStable on a noisy machine: one \
+             valgrind run per cell, counting only the measured batch after a warm-up.\n\n",
+        );
+        s.push_str(&markdown_table(&table_rows(counts)));
+    }
+    if !builds.is_empty() {
+        s.push_str(
+            "\n## Cold build of a \"hello embed\" binary\n\n`cargo build --release` of a \
+             program that starts Python and prints a line, in a fresh target directory \
+             (no macros feature on either side).\n\n| build | seconds |\n|---|---|\n",
+        );
+        for (what, secs) in builds {
+            s.push_str(&format!("| {what} | {secs:.1} |\n"));
+        }
+    }
+    s.push_str(WORKLOADS_MD);
+    s
+}
+
+const WORKLOADS_MD: &str = "
+## What is measured
+
+Columns: **raw** is the plain C-API way (hand-written against `pyhost-sys`, every result
+checked); **limit** is the best the C API allows where that differs (a thread state created
+once, then `PyEval_RestoreThread`/`PyEval_SaveThread`); **pyhost**; **PyO3**. All run in one
+process on one interpreter. On the main thread each batch takes the GIL its column's way
+(`PyGILState_Ensure`, `pyhost::with_gil`, `Python::attach`) and keeps it for the batch.
+
+- w1: `f()` for a Python `def f(): pass`; the result is released.
+- w2: `f(1000003, \"hello\", 1.5)` with the three arguments converted from Rust on every call,
+  and the int result converted back.
+- w3: a Python loop (`for _ in repeat(None, n): f()`) calling a Rust function with no
+  arguments: `#[pyhost::function]`, PyO3 `#[pyfunction]`, or a hand-written `METH_NOARGS`
+  function. The loop's own cost is in every column.
+- w4: the same loop calling `f(1, 2, 3)` of a Rust function taking 3 ints and returning their
+  sum (`METH_FASTCALL` by hand).
+- w5: take and release the GIL on a Rust thread Python did not create, each column on a
+  thread of its own: pyhost's kept thread state (`with_gil`), PyO3's `Python::attach`, raw
+  `PyGILState_Ensure`/`Release` (which create and delete a thread state each time), and the
+  limit.
+- w6a/b/c: Rust value -> Python object -> new Rust value. Each column converts the value its
+  previous round trip produced, so by-value conversions consume an owned value. The str is
+  ASCII text.
+- w7: two fresh threads each making the calls of w1, taking the GIL for each call.
+- w8: tokio tasks each running one short Python call: pyhost's `Executor::spawn` (2 pinned
+  workers); raw and PyO3 use `spawn_blocking` plus `PyGILState_Ensure` or `Python::attach`.
+";

@@ -1,0 +1,120 @@
+//! Tests of the report: targets, tables, JSON, BENCHMARKS.md.
+
+use super::callgrind::callgrind_total;
+use super::report::*;
+use super::*;
+use crate::json::{self, Value};
+
+fn row(id: &str, values: [Option<f64>; 4]) -> Row {
+    Row {
+        id: id.into(),
+        title: "t".into(),
+        unit: "ns/call".into(),
+        values,
+    }
+}
+
+#[test]
+fn options() {
+    let o = parse(&["--quick".into(), "--json".into(), "/tmp/x.json".into()]).unwrap();
+    assert!(o.quick && !o.write_md && !o.callgrind);
+    assert_eq!(o.json, Some(PathBuf::from("/tmp/x.json")));
+    assert!(parse(&[]).unwrap().write_md);
+    assert!(!parse(&["--only".into(), "w1".into()]).unwrap().write_md);
+    assert!(
+        parse(&["--quick".into(), "--write".into()])
+            .unwrap()
+            .write_md
+    );
+    assert!(parse(&["--json".into()]).is_err());
+    assert!(parse(&["--fast".into()]).is_err());
+}
+
+#[test]
+fn targets_are_checked() {
+    let w1 = row("w1", [Some(100.0), None, Some(104.0), Some(110.0)]);
+    let c = check(&w1);
+    assert_eq!(c.len(), 2);
+    assert!(c.iter().all(|c| c.met));
+    let w1 = row("w1", [Some(100.0), None, Some(106.0), Some(105.0)]);
+    let c = check(&w1);
+    assert_eq!(
+        c,
+        vec![
+            Check {
+                what: "pyhost/raw <= 1.05".into(),
+                measured: "1.060".into(),
+                met: false
+            },
+            Check {
+                what: "pyhost/pyo3 <= 1.00".into(),
+                measured: "1.010".into(),
+                met: false
+            },
+        ]
+    );
+    let w5 = row("w5", [Some(260.0), Some(46.0), Some(50.0), Some(265.0)]);
+    let c = check(&w5);
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0].measured, "1.087");
+    assert_eq!(c[1].what, "pyo3/pyhost >= 5.0");
+    assert_eq!(c[1].measured, "5.30");
+    assert!(c.iter().all(|c| c.met));
+    assert_eq!(
+        verdict(&check(&row(
+            "w4",
+            [Some(20.0), None, Some(30.0), Some(27.0)]
+        ))),
+        "MISSED pyhost/raw <= 1.20 (is 1.500); MISSED pyhost/pyo3 <= 1.00 (is 1.111)"
+    );
+}
+
+#[test]
+fn json_round_trip_and_tables() {
+    let rows = vec![
+        row("w1", [Some(18.25), None, Some(18.5), Some(18.0)]),
+        row("w8", [None, None, Some(2.0), Some(61.5)]),
+    ];
+    let text = json_list(&rows);
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        r#"  {"workload": "w1", "unit": "ns/call", "raw": 18.25, "limit": null, "pyhost": 18.5, "pyo3": 18},"#
+    );
+    let parsed = json::parse(&text).unwrap();
+    assert_eq!(parsed.items().len(), 2);
+    assert_eq!(parsed.items()[1].get("pyo3"), &Value::Number("61.5".into()));
+
+    let report = r#"{"meta": {"python": "3.11.2"}, "results": [
+        {"workload": "w1", "title": "t", "unit": "ns/call", "raw": 18.25, "limit": null, "pyhost": 18.5, "pyo3": 18}]}"#;
+    let (meta, back) = parse_report(report).unwrap();
+    assert_eq!(meta, vec![("python".to_owned(), "3.11.2".to_owned())]);
+    assert_eq!(back, rows[..1]);
+
+    let t = table_rows(&rows);
+    assert_eq!(
+        t[1][3..10],
+        ["18.25", "-", "18.50", "18.00", "1.01x", "-", "1.03x"]
+    );
+    assert_eq!(t[1][10], "MISSED pyhost/pyo3 <= 1.00 (is 1.028)");
+    let md = markdown_table(&t[..2]);
+    assert!(md.starts_with("| id | workload |"));
+    assert_eq!(
+        md.lines().nth(1).unwrap(),
+        "|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+}
+
+#[test]
+fn callgrind_totals_and_lock_versions() {
+    assert_eq!(
+        callgrind_total("events: Ir\nfn=x\n1 2\ntotals: 123456\n"),
+        Some(123_456)
+    );
+    assert_eq!(callgrind_total("summary: 42\n"), Some(42));
+    assert_eq!(callgrind_total("events: Ir\n"), None);
+    let lock = "[[package]]\nname = \"pyo3\"\nversion = \"0.30.1\"\n\n[[package]]\nname = \"pyo3-ffi\"\nversion = \"0.30.1\"\n";
+    assert_eq!(locked_version(lock, "pyo3").as_deref(), Some("0.30.1"));
+    assert_eq!(locked_version(lock, "tokio"), None);
+    assert_eq!(fmt_value(Some(17139.02)), "17139");
+    assert_eq!(fmt_value(Some(0.0827)), "0.0827");
+}
