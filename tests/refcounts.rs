@@ -6,6 +6,11 @@
 //!
 //! Release builds have no total: there the test runs a shorter round and checks the values
 //! only. The debug legs of `cargo xtask test` (3.14d, 3.15d) run it in full.
+//!
+//! Also here, in a binary of its own so that no other test allocates meanwhile: a million
+//! conversions keep the resident memory flat.
+
+mod common;
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -279,4 +284,33 @@ fn a_million_operations_leave_the_reference_total_unchanged() {
              checked their values only; the debug legs of cargo xtask test measure it)"
         ),
     }
+}
+
+/// Resident memory, which catches leaks of Rust allocations that reference counts do not see.
+#[test]
+fn a_million_conversions_keep_memory_flat() {
+    pyhost::initialize_once().unwrap();
+    let run = |n: usize| {
+        with_gil(|py| {
+            let mut acc = 0i64;
+            for i in 0..n {
+                let obj = (i as i64, format!("item {i}"), vec![i as f64]).into_python(py)?;
+                let (a, _b, c): (i64, String, Vec<f64>) = obj.extract()?;
+                acc += a + c.len() as i64;
+            }
+            Ok(acc)
+        })
+        .unwrap()
+    };
+    run(100_000); // warm up allocator pools
+    let before = common::rss_bytes();
+    let acc = run(1_000_000);
+    let after = common::rss_bytes();
+    assert_eq!(acc, (0..1_000_000i64).sum::<i64>() + 1_000_000);
+    let grown = after.saturating_sub(before);
+    assert!(
+        grown < 8 << 20,
+        "RSS grew by {} KiB over 1,000,000 conversions",
+        grown >> 10
+    );
 }

@@ -1,8 +1,6 @@
 //! Errors as values: SystemExit, SyntaxError with file and line, ImportError, panics and
 //! exceptions in Rust callbacks, BaseException kinds, cause chains, and no exception left set.
 
-mod common;
-
 use pyhost::types::{Dict, Function};
 use pyhost::{Error, ExceptionKind, ExceptionType, IntoPython, Object, PyErr, ffi, with_gil};
 
@@ -60,7 +58,7 @@ fn sys_exit_is_an_error_holding_the_code() {
 #[test]
 fn syntax_error_points_at_file_and_line() {
     init();
-    let dir = common::TempDir::new("syntax");
+    let dir = crate::common::TempDir::new("syntax");
     let path = dir.write("broken_check.py", "x = 1\ny = 2\ndef f(:\n    pass\n");
     let e = with_gil(|py| py.run_file(&path).map(drop)).unwrap_err();
     let pe = python_error(&e);
@@ -101,7 +99,7 @@ fn import_error_names_the_module() {
 #[test]
 fn traceback_lists_python_frames_with_source() {
     init();
-    let dir = common::TempDir::new("tb");
+    let dir = crate::common::TempDir::new("tb");
     let path = dir.write(
         "check.py",
         "def inner():\n    raise ValueError('bad value')\n\ndef outer():\n    inner()\n\nouter()\n",
