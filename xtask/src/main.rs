@@ -4,6 +4,8 @@
 //! (`cross`, `candidates`, `doctor`) and `pyhost-build` (`Discovery`); this is a thin command
 //! line over it, plus what only this workspace needs (its test plan, bindings, benchmarks).
 
+#[cfg(test)]
+mod arch;
 mod bench;
 mod bindings;
 mod cross;
