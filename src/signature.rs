@@ -228,9 +228,12 @@ impl FunctionDescription {
         let (slots, _) = slots.split_at_mut(self.slot_count());
         // The common call: positional arguments only, as many as the signature takes. Nothing
         // to look up or report.
+        // `required <= len <= npos` as one comparison (`required <= npos` always holds): this
+        // check runs on every call.
+        debug_assert!(self.required_positional <= npos);
+        let optional = npos - self.required_positional;
         if keyword_names.is_empty()
-            && positional.len() <= npos
-            && positional.len() >= self.required_positional
+            && positional.len().wrapping_sub(self.required_positional) <= optional
             && !self.keyword_only.iter().any(|k| k.required)
         {
             for (slot, v) in slots.iter_mut().zip(positional) {
