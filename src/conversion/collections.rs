@@ -18,7 +18,7 @@ pub(crate) fn list_from_iter<'py, T: IntoPython<'py>>(
     len: usize,
     items: impl Iterator<Item = T>,
 ) -> Result<Object<'py, Any>> {
-    raw::list_from_exact(py, len, items.map(|v| v.into_python(py))).map(Object::into_any)
+    raw::list_from_exact(py, len, items, |v| v.into_python(py)).map(Object::into_any)
 }
 
 /// Reads a list, tuple or other sequence (not `str`, `bytes` or `bytearray`) into a `Vec`.
@@ -27,20 +27,20 @@ pub(crate) fn vec_from_sequence<'py, T: FromPythonOwned<'py>>(
 ) -> Result<Vec<T>> {
     if let Ok(t) = obj.downcast::<Tuple>() {
         // Tuples are immutable: each item stays alive while the tuple does.
-        return t
-            .as_slice()
-            .iter()
-            .map(|item| T::from_python(*item))
-            .collect();
+        let items = t.as_slice();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(T::from_python(*item)?);
+        }
+        return Ok(out);
     }
     if let Ok(l) = obj.downcast::<List>() {
-        // Converting an item may run Python code that changes the list: `List::get` reads
-        // the length again and gives each item its own reference while it is converted.
+        // Converting an item may run Python code that changes the list: `list_get` reads the
+        // length again and gives each item its own reference while it is converted. The index
+        // is the output's length (one counter, not two, in the loop).
         let mut out = Vec::with_capacity(l.len());
-        let mut i = 0;
-        while let Ok(item) = l.get(i) {
+        while let Some(item) = raw::list_get(l, out.len()) {
             out.push(T::from_python(item.as_borrowed())?);
-            i += 1;
         }
         return Ok(out);
     }
@@ -132,7 +132,7 @@ macro_rules! tuples {
         impl<'py, $($t: IntoPython<'py>),+> IntoPython<'py> for ($($t,)+) {
             fn into_python(self, py: Python<'py>) -> Result<Object<'py, Any>> {
                 let items = [$(self.$i.into_python(py)),+];
-                raw::tuple_from_exact(py, $n, items.into_iter()).map(Object::into_any)
+                raw::tuple_from_exact(py, $n, items.into_iter(), |r| r).map(Object::into_any)
             }
         }
 

@@ -308,15 +308,16 @@ pub(crate) fn str_to_fs_bytes<'py>(s: &Object<'py, Any>) -> Result<Object<'py, B
 /// A tuple of exactly `len` items. On error the half-filled tuple (NULL slots are allowed in
 /// a tuple being built) is released.
 #[inline]
-pub(crate) fn tuple_from_exact<'py>(
+pub(crate) fn tuple_from_exact<'py, T>(
     py: Python<'py>,
     len: usize,
-    items: impl Iterator<Item = Result<Object<'py, Any>>>,
+    items: impl Iterator<Item = T>,
+    convert: impl FnMut(T) -> Result<Object<'py, Any>>,
 ) -> Result<Object<'py, Tuple>> {
     // SAFETY: GIL held (token).
     let tuple: Object<'py, Tuple> = unsafe { owned(py, ffi::PyTuple_New(len as ffi::Py_ssize_t)) }?;
     // SAFETY: `fill` stores into slots below `len` of the fresh tuple, each once.
-    fill(len, items, |i, v| unsafe {
+    fill(len, items, convert, |i, v| unsafe {
         ffi::PyTuple_SET_ITEM(tuple.as_ptr(), i, v)
     })?;
     Ok(tuple)
@@ -324,26 +325,30 @@ pub(crate) fn tuple_from_exact<'py>(
 
 /// A list of exactly `len` items; as [`tuple_from_exact`].
 #[inline]
-pub(crate) fn list_from_exact<'py>(
+pub(crate) fn list_from_exact<'py, T>(
     py: Python<'py>,
     len: usize,
-    items: impl Iterator<Item = Result<Object<'py, Any>>>,
+    items: impl Iterator<Item = T>,
+    convert: impl FnMut(T) -> Result<Object<'py, Any>>,
 ) -> Result<Object<'py, List>> {
     // SAFETY: GIL held (token).
     let list: Object<'py, List> = unsafe { owned(py, ffi::PyList_New(len as ffi::Py_ssize_t)) }?;
     // SAFETY: as for tuples: slots below `len` of the fresh list, each once.
-    fill(len, items, |i, v| unsafe {
+    fill(len, items, convert, |i, v| unsafe {
         ffi::PyList_SET_ITEM(list.as_ptr(), i, v)
     })?;
     Ok(list)
 }
 
-/// Stores each item (stealing its reference) at the next slot of a fresh container of `len`
-/// slots; the iterator must yield exactly `len`.
+/// Converts each item and stores it (stealing the reference) at the next slot of a fresh
+/// container of `len` slots; the iterator must yield exactly `len`. The conversion happens
+/// here, in the loop, rather than in the iterator: an iterator of `Result`s would go through
+/// memory on every item.
 #[inline(always)]
-fn fill<'py>(
+fn fill<'py, T>(
     len: usize,
-    items: impl Iterator<Item = Result<Object<'py, Any>>>,
+    items: impl Iterator<Item = T>,
+    mut convert: impl FnMut(T) -> Result<Object<'py, Any>>,
     mut store: impl FnMut(ffi::Py_ssize_t, *mut ffi::PyObject),
 ) -> Result<()> {
     let mut n = 0;
@@ -353,7 +358,7 @@ fn fill<'py>(
                 "an iterator yielded more items than its length",
             ));
         }
-        store(n as ffi::Py_ssize_t, item?.into_ptr());
+        store(n as ffi::Py_ssize_t, convert(item)?.into_ptr());
         n += 1;
     }
     if n != len {

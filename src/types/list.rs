@@ -35,7 +35,7 @@ impl List {
         I::IntoIter: ExactSizeIterator,
     {
         let it = items.into_iter();
-        raw::list_from_exact(py, it.len(), it.map(|v| v.into_python(py)))
+        raw::list_from_exact(py, it.len(), it, |v| v.into_python(py))
     }
 }
 

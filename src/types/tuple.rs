@@ -29,7 +29,7 @@ impl Tuple {
         I::IntoIter: ExactSizeIterator,
     {
         let it = items.into_iter();
-        raw::tuple_from_exact(py, it.len(), it.map(|v| v.into_python(py)))
+        raw::tuple_from_exact(py, it.len(), it, |v| v.into_python(py))
     }
 
     /// `()`.
