@@ -167,7 +167,7 @@ pub fn generate(
               feature of pyhost-sys to use the pre-generated bindings"
             .into(),
     })?;
-    let rust = bindings.to_string();
+    let rust = document_unsafe(&bindings.to_string());
     let c_path = static_fns_base.with_extension("c");
     let static_fns_c = match std::fs::read_to_string(&c_path) {
         Ok(text) => normalize_static_fns(&text, &header),
@@ -175,6 +175,37 @@ pub fn generate(
         Err(_) => String::new(),
     };
     Ok(Generated { rust, static_fns_c })
+}
+
+/// Puts a `// SAFETY:` line above each `unsafe` block bindgen wrote that has none. bindgen
+/// writes them only in its bitfield support (`__BindgenBitfieldUnit` and the accessors of
+/// bitfield members), where each reads or writes bits inside the struct's own storage, at
+/// offsets bindgen computed from the layout the headers give.
+///
+/// ```
+/// let src = concat!("fn f() {\n    let b = ", "unsafe", " { g() };\n}\n");
+/// let out = pyhost_build::bindings::document_unsafe(src);
+/// assert_eq!(
+///     out,
+///     "fn f() {\n    // SAFETY: bindgen's bitfield access, inside the struct's own storage.\n    \
+///      let b = unsafe { g() };\n}\n"
+/// );
+/// ```
+pub fn document_unsafe(rust: &str) -> String {
+    let mut out = String::with_capacity(rust.len());
+    let mut prev = "";
+    for line in rust.split_inclusive('\n') {
+        if line.contains("unsafe {") && !prev.contains("SAFETY") && !line.contains("SAFETY") {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(indent);
+            out.push_str(
+                "// SAFETY: bindgen's bitfield access, inside the struct's own storage.\n",
+            );
+        }
+        out.push_str(line);
+        prev = line;
+    }
+    out
 }
 
 /// Makes the wrapper source independent of where the header was read from.

@@ -9035,6 +9035,7 @@ where
     pub unsafe fn raw_get_bit(this: *const Self, index: usize) -> bool {
         debug_assert!(index / 8 < core::mem::size_of::<Storage>());
         let byte_index = index / 8;
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         let byte = unsafe {
             *(core::ptr::addr_of!((*this).storage) as *const u8)
                 .offset(byte_index as isize)
@@ -9062,10 +9063,12 @@ where
     pub unsafe fn raw_set_bit(this: *mut Self, index: usize, val: bool) {
         debug_assert!(index / 8 < core::mem::size_of::<Storage>());
         let byte_index = index / 8;
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         let byte = unsafe {
             (core::ptr::addr_of_mut!((*this).storage) as *mut u8)
                 .offset(byte_index as isize)
         };
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe { *byte = Self::change_bit(*byte, index, val) };
     }
     #[inline]
@@ -9116,14 +9119,17 @@ where
         let start_byte = bit_offset / 8;
         let bit_shift = bit_offset % 8;
         let bytes_needed = (bit_width as usize + bit_shift + 7) / 8;
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         let storage_ptr = unsafe { core::ptr::addr_of!((*this).storage) as *const u8 };
         if cfg!(target_endian = "big") {
             for i in 0..bytes_needed {
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let byte = unsafe { *storage_ptr.add(start_byte + i) };
                 val |= (byte.reverse_bits() as u64) << (i * 8);
             }
         } else {
             for i in 0..bytes_needed {
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let byte = unsafe { *storage_ptr.add(start_byte + i) };
                 val |= (byte as u64) << (i * 8);
             }
@@ -9204,16 +9210,21 @@ where
         } else {
             ((1u64 << bit_width) - 1) << bit_shift
         };
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         let storage_ptr = unsafe { core::ptr::addr_of_mut!((*this).storage) as *mut u8 };
         for i in 0..bytes_needed {
             let byte_val = (val >> (i * 8)) as u8;
             let byte_mask = (field_mask >> (i * 8)) as u8;
+            // SAFETY: bindgen's bitfield access, inside the struct's own storage.
             let byte_ptr = unsafe { storage_ptr.add(start_byte + i) };
             if cfg!(target_endian = "big") {
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let byte = unsafe { (*byte_ptr).reverse_bits() };
                 let new_byte = (byte & !byte_mask) | (byte_val & byte_mask);
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 unsafe { *byte_ptr = new_byte.reverse_bits() };
             } else {
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 unsafe { *byte_ptr = (*byte_ptr & !byte_mask) | (byte_val & byte_mask) };
             }
         }
@@ -9373,12 +9384,14 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
         let start_byte = BIT_OFFSET / 8;
         let bit_shift = BIT_OFFSET % 8;
         let bytes_needed = (BIT_WIDTH as usize + bit_shift + 7) / 8;
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         let storage_ptr = unsafe { core::ptr::addr_of!((*this).storage) as *const u8 };
         if BIT_WIDTH as usize + bit_shift <= usize::BITS as usize {
             let mut val = 0usize;
             if cfg!(target_endian = "big") {
                 let mut i = 0;
                 while i < bytes_needed {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     let byte = unsafe { *storage_ptr.add(start_byte + i) };
                     val |= (byte.reverse_bits() as usize) << (i * 8);
                     i += 1;
@@ -9386,6 +9399,7 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
             } else {
                 let mut i = 0;
                 while i < bytes_needed {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     let byte = unsafe { *storage_ptr.add(start_byte + i) };
                     val |= (byte as usize) << (i * 8);
                     i += 1;
@@ -9404,6 +9418,7 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
             if cfg!(target_endian = "big") {
                 let mut i = 0;
                 while i < bytes_needed {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     let byte = unsafe { *storage_ptr.add(start_byte + i) };
                     val |= (byte.reverse_bits() as u64) << (i * 8);
                     i += 1;
@@ -9411,6 +9426,7 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
             } else {
                 let mut i = 0;
                 while i < bytes_needed {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     let byte = unsafe { *storage_ptr.add(start_byte + i) };
                     val |= (byte as u64) << (i * 8);
                     i += 1;
@@ -9461,12 +9477,16 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
             while i < bytes_needed {
                 let byte_val = (val >> (i * 8)) as u8;
                 let byte_mask = (field_mask >> (i * 8)) as u8;
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let byte_ptr = unsafe { storage_ptr.add(start_byte + i) };
                 if cfg!(target_endian = "big") {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     let byte = unsafe { (*byte_ptr).reverse_bits() };
                     let new_byte = (byte & !byte_mask) | (byte_val & byte_mask);
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     unsafe { *byte_ptr = new_byte.reverse_bits() };
                 } else {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     unsafe {
                         *byte_ptr = (*byte_ptr & !byte_mask) | (byte_val & byte_mask)
                     };
@@ -9491,12 +9511,16 @@ impl<const N: usize> __BindgenBitfieldUnit<[u8; N]> {
             while i < bytes_needed {
                 let byte_val = (val >> (i * 8)) as u8;
                 let byte_mask = (field_mask >> (i * 8)) as u8;
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let byte_ptr = unsafe { storage_ptr.add(start_byte + i) };
                 if cfg!(target_endian = "big") {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     let byte = unsafe { (*byte_ptr).reverse_bits() };
                     let new_byte = (byte & !byte_mask) | (byte_val & byte_mask);
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     unsafe { *byte_ptr = new_byte.reverse_bits() };
                 } else {
+                    // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                     unsafe {
                         *byte_ptr = (*byte_ptr & !byte_mask) | (byte_val & byte_mask)
                     };
@@ -9511,6 +9535,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn interned(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<0usize, 2u8>() as u32)
         }
@@ -9518,6 +9543,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_interned(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<0usize, 2u8>(val as u64)
@@ -9526,6 +9552,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn interned_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9540,6 +9567,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_interned_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9553,6 +9581,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn kind(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<2usize, 3u8>() as u32)
         }
@@ -9560,6 +9589,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_kind(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<2usize, 3u8>(val as u64)
@@ -9568,6 +9598,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn kind_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9582,6 +9613,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_kind_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9595,6 +9627,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn compact(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<5usize, 1u8>() as u32)
         }
@@ -9602,6 +9635,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_compact(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<5usize, 1u8>(val as u64)
@@ -9610,6 +9644,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn compact_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9624,6 +9659,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_compact_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9637,6 +9673,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn ascii(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<6usize, 1u8>() as u32)
         }
@@ -9644,6 +9681,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_ascii(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<6usize, 1u8>(val as u64)
@@ -9652,6 +9690,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn ascii_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9666,6 +9705,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_ascii_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9680,6 +9720,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn ready(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<7usize, 1u8>() as u32)
         }
@@ -9688,6 +9729,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_ready(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<7usize, 1u8>(val as u64)
@@ -9697,6 +9739,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn ready_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9712,6 +9755,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_ready_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9738,6 +9782,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 0usize,
                 2u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let interned: u32 = unsafe { ::std::mem::transmute(interned) };
                 interned as u64
             });
@@ -9746,6 +9791,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 2usize,
                 3u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let kind: u32 = unsafe { ::std::mem::transmute(kind) };
                 kind as u64
             });
@@ -9754,6 +9800,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 5usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let compact: u32 = unsafe { ::std::mem::transmute(compact) };
                 compact as u64
             });
@@ -9762,6 +9809,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 6usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let ascii: u32 = unsafe { ::std::mem::transmute(ascii) };
                 ascii as u64
             });
@@ -9770,6 +9818,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 7usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let ready: u32 = unsafe { ::std::mem::transmute(ready) };
                 ready as u64
             });
@@ -9779,6 +9828,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn statically_allocated(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<7usize, 1u8>() as u32)
         }
@@ -9787,6 +9837,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_statically_allocated(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<7usize, 1u8>(val as u64)
@@ -9796,6 +9847,7 @@ impl PyASCIIObject__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn statically_allocated_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9814,6 +9866,7 @@ impl PyASCIIObject__bindgen_ty_1 {
         this: *mut Self,
         val: ::std::os::raw::c_uint,
     ) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9840,6 +9893,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 0usize,
                 2u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let interned: u32 = unsafe { ::std::mem::transmute(interned) };
                 interned as u64
             });
@@ -9848,6 +9902,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 2usize,
                 3u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let kind: u32 = unsafe { ::std::mem::transmute(kind) };
                 kind as u64
             });
@@ -9856,6 +9911,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 5usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let compact: u32 = unsafe { ::std::mem::transmute(compact) };
                 compact as u64
             });
@@ -9864,6 +9920,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 6usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let ascii: u32 = unsafe { ::std::mem::transmute(ascii) };
                 ascii as u64
             });
@@ -9872,6 +9929,7 @@ impl PyASCIIObject__bindgen_ty_1 {
                 7usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let statically_allocated: u32 = unsafe {
                     ::std::mem::transmute(statically_allocated)
                 };
@@ -9885,6 +9943,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn interned(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<0usize, 2u8>() as u32)
         }
@@ -9892,6 +9951,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_interned(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<0usize, 2u8>(val as u64)
@@ -9900,6 +9960,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn interned_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9914,6 +9975,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_interned_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9927,6 +9989,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn kind(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<2usize, 3u8>() as u32)
         }
@@ -9934,6 +9997,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_kind(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<2usize, 3u8>(val as u64)
@@ -9942,6 +10006,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn kind_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9956,6 +10021,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_kind_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -9969,6 +10035,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn compact(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<5usize, 1u8>() as u32)
         }
@@ -9976,6 +10043,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_compact(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<5usize, 1u8>(val as u64)
@@ -9984,6 +10052,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn compact_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -9998,6 +10067,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_compact_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10011,6 +10081,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn ascii(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<6usize, 1u8>() as u32)
         }
@@ -10018,6 +10089,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_ascii(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<6usize, 1u8>(val as u64)
@@ -10026,6 +10098,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn ascii_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10040,6 +10113,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_ascii_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10053,6 +10127,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn statically_allocated(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<7usize, 1u8>() as u32)
         }
@@ -10060,6 +10135,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_statically_allocated(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<7usize, 1u8>(val as u64)
@@ -10068,6 +10144,7 @@ impl _PyUnicodeObject_state {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn statically_allocated_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10085,6 +10162,7 @@ impl _PyUnicodeObject_state {
         this: *mut Self,
         val: ::std::os::raw::c_uint,
     ) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10110,6 +10188,7 @@ impl _PyUnicodeObject_state {
                 0usize,
                 2u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let interned: u32 = unsafe { ::std::mem::transmute(interned) };
                 interned as u64
             });
@@ -10118,6 +10197,7 @@ impl _PyUnicodeObject_state {
                 2usize,
                 3u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let kind: u32 = unsafe { ::std::mem::transmute(kind) };
                 kind as u64
             });
@@ -10126,6 +10206,7 @@ impl _PyUnicodeObject_state {
                 5usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let compact: u32 = unsafe { ::std::mem::transmute(compact) };
                 compact as u64
             });
@@ -10134,6 +10215,7 @@ impl _PyUnicodeObject_state {
                 6usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let ascii: u32 = unsafe { ::std::mem::transmute(ascii) };
                 ascii as u64
             });
@@ -10142,6 +10224,7 @@ impl _PyUnicodeObject_state {
                 7usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let statically_allocated: u32 = unsafe {
                     ::std::mem::transmute(statically_allocated)
                 };
@@ -10155,6 +10238,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn initialized(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<0usize, 1u8>() as u32)
         }
@@ -10162,6 +10246,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_initialized(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<0usize, 1u8>(val as u64)
@@ -10170,6 +10255,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn initialized_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10184,6 +10270,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_initialized_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10197,6 +10284,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn bound(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<1usize, 1u8>() as u32)
         }
@@ -10204,6 +10292,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_bound(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<1usize, 1u8>(val as u64)
@@ -10212,6 +10301,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn bound_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10226,6 +10316,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_bound_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10239,6 +10330,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn unbound(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<2usize, 1u8>() as u32)
         }
@@ -10246,6 +10338,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_unbound(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<2usize, 1u8>(val as u64)
@@ -10254,6 +10347,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn unbound_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10268,6 +10362,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_unbound_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10281,6 +10376,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn bound_gilstate(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<3usize, 1u8>() as u32)
         }
@@ -10288,6 +10384,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_bound_gilstate(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<3usize, 1u8>(val as u64)
@@ -10296,6 +10393,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn bound_gilstate_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10310,6 +10408,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_bound_gilstate_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10323,6 +10422,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn active(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<4usize, 1u8>() as u32)
         }
@@ -10330,6 +10430,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_active(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<4usize, 1u8>(val as u64)
@@ -10338,6 +10439,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn active_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10352,6 +10454,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_active_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10366,6 +10469,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn holds_gil(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<5usize, 1u8>() as u32)
         }
@@ -10374,6 +10478,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_holds_gil(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<5usize, 1u8>(val as u64)
@@ -10383,6 +10488,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn holds_gil_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10398,6 +10504,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_holds_gil_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10412,6 +10519,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn finalizing(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<6usize, 1u8>() as u32)
         }
@@ -10420,6 +10528,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_finalizing(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<6usize, 1u8>(val as u64)
@@ -10429,6 +10538,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn finalizing_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10444,6 +10554,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_finalizing_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10458,6 +10569,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn cleared(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<7usize, 1u8>() as u32)
         }
@@ -10466,6 +10578,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_cleared(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<7usize, 1u8>(val as u64)
@@ -10475,6 +10588,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn cleared_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10490,6 +10604,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_cleared_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10504,6 +10619,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn finalized(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<8usize, 1u8>() as u32)
         }
@@ -10512,6 +10628,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_finalized(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<8usize, 1u8>(val as u64)
@@ -10521,6 +10638,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn finalized_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10536,6 +10654,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_finalized_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10566,6 +10685,7 @@ impl _ts__bindgen_ty_1 {
                 0usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let initialized: u32 = unsafe { ::std::mem::transmute(initialized) };
                 initialized as u64
             });
@@ -10574,6 +10694,7 @@ impl _ts__bindgen_ty_1 {
                 1usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let bound: u32 = unsafe { ::std::mem::transmute(bound) };
                 bound as u64
             });
@@ -10582,6 +10703,7 @@ impl _ts__bindgen_ty_1 {
                 2usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let unbound: u32 = unsafe { ::std::mem::transmute(unbound) };
                 unbound as u64
             });
@@ -10590,6 +10712,7 @@ impl _ts__bindgen_ty_1 {
                 3usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let bound_gilstate: u32 = unsafe {
                     ::std::mem::transmute(bound_gilstate)
                 };
@@ -10600,6 +10723,7 @@ impl _ts__bindgen_ty_1 {
                 4usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let active: u32 = unsafe { ::std::mem::transmute(active) };
                 active as u64
             });
@@ -10608,6 +10732,7 @@ impl _ts__bindgen_ty_1 {
                 5usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let holds_gil: u32 = unsafe { ::std::mem::transmute(holds_gil) };
                 holds_gil as u64
             });
@@ -10616,6 +10741,7 @@ impl _ts__bindgen_ty_1 {
                 6usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let finalizing: u32 = unsafe { ::std::mem::transmute(finalizing) };
                 finalizing as u64
             });
@@ -10624,6 +10750,7 @@ impl _ts__bindgen_ty_1 {
                 7usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let cleared: u32 = unsafe { ::std::mem::transmute(cleared) };
                 cleared as u64
             });
@@ -10632,6 +10759,7 @@ impl _ts__bindgen_ty_1 {
                 8usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let finalized: u32 = unsafe { ::std::mem::transmute(finalized) };
                 finalized as u64
             });
@@ -10641,6 +10769,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn finalizing(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<5usize, 1u8>() as u32)
         }
@@ -10649,6 +10778,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_finalizing(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<5usize, 1u8>(val as u64)
@@ -10658,6 +10788,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn finalizing_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10673,6 +10804,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_finalizing_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10687,6 +10819,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn cleared(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<6usize, 1u8>() as u32)
         }
@@ -10695,6 +10828,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_cleared(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<6usize, 1u8>(val as u64)
@@ -10704,6 +10838,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn cleared_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10719,6 +10854,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_cleared_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10733,6 +10869,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn finalized(&self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(self._bitfield_1.get_const::<7usize, 1u8>() as u32)
         }
@@ -10741,6 +10878,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub fn set_finalized(&mut self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             self._bitfield_1.set_const::<7usize, 1u8>(val as u64)
@@ -10750,6 +10888,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn finalized_raw(this: *const Self) -> ::std::os::raw::c_uint {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             ::std::mem::transmute(
                 <__BindgenBitfieldUnit<
@@ -10765,6 +10904,7 @@ impl _ts__bindgen_ty_1 {
     #[inline]
     #[allow(unnecessary_transmutes)]
     pub unsafe fn set_finalized_raw(this: *mut Self, val: ::std::os::raw::c_uint) {
+        // SAFETY: bindgen's bitfield access, inside the struct's own storage.
         unsafe {
             let val: u32 = ::std::mem::transmute(val);
             <__BindgenBitfieldUnit<
@@ -10794,6 +10934,7 @@ impl _ts__bindgen_ty_1 {
                 0usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let initialized: u32 = unsafe { ::std::mem::transmute(initialized) };
                 initialized as u64
             });
@@ -10802,6 +10943,7 @@ impl _ts__bindgen_ty_1 {
                 1usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let bound: u32 = unsafe { ::std::mem::transmute(bound) };
                 bound as u64
             });
@@ -10810,6 +10952,7 @@ impl _ts__bindgen_ty_1 {
                 2usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let unbound: u32 = unsafe { ::std::mem::transmute(unbound) };
                 unbound as u64
             });
@@ -10818,6 +10961,7 @@ impl _ts__bindgen_ty_1 {
                 3usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let bound_gilstate: u32 = unsafe {
                     ::std::mem::transmute(bound_gilstate)
                 };
@@ -10828,6 +10972,7 @@ impl _ts__bindgen_ty_1 {
                 4usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let active: u32 = unsafe { ::std::mem::transmute(active) };
                 active as u64
             });
@@ -10836,6 +10981,7 @@ impl _ts__bindgen_ty_1 {
                 5usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let finalizing: u32 = unsafe { ::std::mem::transmute(finalizing) };
                 finalizing as u64
             });
@@ -10844,6 +10990,7 @@ impl _ts__bindgen_ty_1 {
                 6usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let cleared: u32 = unsafe { ::std::mem::transmute(cleared) };
                 cleared as u64
             });
@@ -10852,6 +10999,7 @@ impl _ts__bindgen_ty_1 {
                 7usize,
                 1u8,
             >({
+                // SAFETY: bindgen's bitfield access, inside the struct's own storage.
                 let finalized: u32 = unsafe { ::std::mem::transmute(finalized) };
                 finalized as u64
             });
