@@ -335,8 +335,9 @@ impl<'a, 'py, T> Borrowed<'a, 'py, T> {
     /// Views owned handles as borrowed ones, for as long as the handles are borrowed.
     #[inline(always)]
     pub(crate) fn slice_of(objs: &'a [Object<'py, T>]) -> &'a [Borrowed<'a, 'py, T>] {
-        // SAFETY: Object and Borrowed are both transparent non-null pointers; the handles keep
+        // Object and Borrowed are both transparent non-null pointers; the handles keep
         // the objects alive for 'a.
+        // SAFETY: for the reasons above.
         unsafe { std::slice::from_raw_parts(objs.as_ptr().cast(), objs.len()) }
     }
 
@@ -361,8 +362,9 @@ impl<'py, T> Deref for Borrowed<'_, 'py, T> {
 
     #[inline(always)]
     fn deref(&self) -> &Object<'py, T> {
-        // SAFETY: Object is a transparent NonNull, like the field; the reference does not own
+        // Object is a transparent NonNull, like the field; the reference does not own
         // the object (no Drop runs through a reference) and lives no longer than self.
+        // SAFETY: for the reasons above.
         unsafe { &*(&self.ptr as *const NonNull<ffi::PyObject>).cast::<Object<'py, T>>() }
     }
 }

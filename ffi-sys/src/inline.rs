@@ -115,9 +115,10 @@ pub unsafe fn Py_REFCNT(op: *mut PyObject) -> Py_ssize_t {
     }
     #[cfg(not(pyhost_refcnt = "functions"))]
     {
-        // SAFETY: `op` is live (caller); the field holds the count (3.14+: its low 32 bits,
-        // which is what the C macro returns).
+        // `op` is live (caller); the field holds the count (3.14+: its low 32 bits, which is
+        // what the C macro returns).
         #[allow(clippy::unnecessary_cast)]
+        // SAFETY: for the reasons above.
         unsafe {
             *fields::ob_refcnt(op) as Py_ssize_t
         }
@@ -229,8 +230,9 @@ pub unsafe fn Py_DECREF(op: *mut PyObject) {
     }
     #[cfg(not(any(py_debug, pyhost_refcnt = "functions")))]
     {
-        // SAFETY: the caller owns a reference to `op` and holds the GIL. The field is the one
+        // the caller owns a reference to `op` and holds the GIL. The field is the one
         // the C macro decrements: the whole count, or (3.14+) its low 32 bits.
+        // SAFETY: for the reasons above.
         unsafe {
             if Py_IsImmortal(op) {
                 return;
@@ -318,8 +320,9 @@ pub unsafe fn Py_IS_TYPE(op: *mut PyObject, tp: *mut PyTypeObject) -> bool {
 /// `op` is a live tuple and `0 <= i < len`.
 #[inline(always)]
 pub unsafe fn PyTuple_GET_ITEM(op: *mut PyObject, i: Py_ssize_t) -> *mut PyObject {
-    // SAFETY: `op` is a tuple with more than `i` items (caller); the item array runs past the
+    // `op` is a tuple with more than `i` items (caller); the item array runs past the
     // declared length of one, inside the same allocation.
+    // SAFETY: for the reasons above.
     unsafe {
         *(&raw mut (*op.cast::<PyTupleObject>()).ob_item)
             .cast::<*mut PyObject>()

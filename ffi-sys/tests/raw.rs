@@ -13,8 +13,9 @@ use pyhost_sys as ffi;
 fn with_gil<R>(f: impl FnOnce() -> R) -> R {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        // SAFETY: first and only initialization in this process; the initializing thread then
+        // first and only initialization in this process; the initializing thread then
         // releases the GIL so other test threads can take it.
+        // SAFETY: for the reasons above.
         unsafe {
             ffi::Py_InitializeEx(0);
             assert_ne!(ffi::Py_IsInitialized(), 0);
@@ -159,9 +160,10 @@ const EDGE_COUNTS: [u32; 10] = [
 #[test]
 fn refcount_rules_match_the_c_macros_at_every_threshold() {
     with_gil(|| {
-        // SAFETY: GIL held. The list is private to this test; its count is set by hand to
+        // GIL held. The list is private to this test; its count is set by hand to
         // each edge value, moved once by the Rust and once by the C version, then set back to
         // 1 before the last reference is released. No decrement reaches zero.
+        // SAFETY: for the reasons above.
         unsafe {
             let obj = ffi::PyList_New(0);
             for count in EDGE_COUNTS {

@@ -123,9 +123,10 @@ pub(crate) fn is_panic_exception(value: &Object<'_, Any>) -> bool {
 /// # Safety
 /// The GIL is held; `report` is a live object.
 unsafe fn run_in_dealloc(report: *mut ffi::PyObject, f: impl FnOnce()) {
-    // SAFETY: GIL held (caller). The taken exception (an owned reference, or NULL) is put
+    // GIL held (caller). The taken exception (an owned reference, or NULL) is put
     // back unchanged after `f`; an error raised by `f` is consumed by WriteUnraisable first.
     // 3.12+ has the single-object API (PyErr_Fetch/Restore are deprecated there).
+    // SAFETY: for the reasons above.
     unsafe {
         #[cfg(py_3_12)]
         let saved = ffi::PyErr_GetRaisedException();
@@ -173,8 +174,9 @@ unsafe fn arg_slice<'a, 'py>(ptr: *const *mut ffi::PyObject, len: usize) -> &'a 
     if len == 0 {
         return &[];
     }
-    // SAFETY: `Borrowed` is a transparent non-null pointer, so `len` non-null object pointers
+    // `Borrowed` is a transparent non-null pointer, so `len` non-null object pointers
     // are `len` valid `Borrowed` values; they live for 'a (caller).
+    // SAFETY: for the reasons above.
     unsafe { std::slice::from_raw_parts(ptr.cast::<Arg<'a, 'py>>(), len) }
 }
 
@@ -302,9 +304,10 @@ pub(super) const fn method_entry<F: Body>(noargs: bool) -> MethPtr {
         noargs_entry::<F>
     } else {
         let f: FastcallPtr = fastcall_entry::<F>;
-        // SAFETY: with METH_FASTCALL | METH_KEYWORDS, CPython calls the pointer with the
+        // with METH_FASTCALL | METH_KEYWORDS, CPython calls the pointer with the
         // fastcall signature it really has; the field's type is the two-argument one by C
         // convention only. Function pointers have one size and representation.
+        // SAFETY: for the reasons above.
         unsafe { std::mem::transmute::<FastcallPtr, MethPtr>(f) }
     }
 }
@@ -356,8 +359,9 @@ unsafe extern "C" fn fastcall_entry<F: Body>(
     nargs: ffi::Py_ssize_t,
     kwnames: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls this with the GIL held; `slf` (or NULL), the arguments and the
+    // CPython calls this with the GIL held; `slf` (or NULL), the arguments and the
     // keyword names are borrowed for the duration of the call.
+    // SAFETY: for the reasons above.
     unsafe {
         trampoline(|py| {
             let args = FastcallArgs::from_raw(py, args, nargs, kwnames);
@@ -410,10 +414,11 @@ unsafe extern "C" fn new_entry<C: ConstructorBody>(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython with the GIL held; `subtype` is a live type, `args` a tuple
+    // called by CPython with the GIL held; `subtype` is a live type, `args` a tuple
     // and `kwargs` a dict or NULL, borrowed for the call. The keyword names and values are
     // collected as owned references first (a dict passed by a C caller could change while
     // arguments convert).
+    // SAFETY: for the reasons above.
     unsafe {
         trampoline(|py| {
             let subtype: Borrowed<'_, '_, Type> = Borrowed::from_ptr(
@@ -488,10 +493,11 @@ unsafe extern "C" fn setter_entry<S: SetterBody>(
 /// unraisable exception rather than unwinding into C), then frees the memory. An exception
 /// that was set when the instance died is kept.
 unsafe extern "C" fn dealloc<T: InstanceBody>(obj: *mut ffi::PyObject) {
-    // SAFETY: called by CPython with the GIL held, once, for an instance of T's type whose
+    // called by CPython with the GIL held, once, for an instance of T's type whose
     // value was initialized (instances are only made by create_instance). The value is
     // dropped exactly once; the memory is then released with the type's tp_free, and the
     // reference each heap-type instance holds on its type is released.
+    // SAFETY: for the reasons above.
     unsafe {
         let ty = ffi::Py_TYPE(obj);
         run_in_dealloc(ty.cast(), || super::types::drop_instance_value::<T>(obj));
@@ -511,12 +517,14 @@ unsafe extern "C" fn dealloc<T: InstanceBody>(obj: *mut ffi::PyObject) {
 
 /// Frees a module's state (`m_free` of pyhost's module definitions).
 pub(super) unsafe extern "C" fn module_free(module: *mut c_void) {
-    // SAFETY: called by CPython with the GIL held while deallocating a module of one of our
+    // called by CPython with the GIL held while deallocating a module of one of our
     // definitions; its state area holds a state slot, read out once here.
+    // SAFETY: for the reasons above.
     let state = unsafe { super::types::take_module_state(module.cast()) };
     if state.is_some() {
-        // SAFETY: GIL held (CPython is deallocating the module); the module is still a valid
+        // GIL held (CPython is deallocating the module); the module is still a valid
         // object to name in a report.
+        // SAFETY: for the reasons above.
         unsafe { run_in_dealloc(module.cast(), move || drop(state)) };
     }
 }
@@ -619,9 +627,10 @@ pub(crate) fn closure_function<'py, F: Closure>(
     let mut boxed = Box::new(Boxed {
         def: ffi::PyMethodDef {
             ml_name: name.as_ptr(),
-            // SAFETY: with METH_VARARGS | METH_KEYWORDS, CPython calls the function with the
+            // with METH_VARARGS | METH_KEYWORDS, CPython calls the function with the
             // three-argument signature it really has; the field's type is the two-argument one
             // only by C convention.
+            // SAFETY: for the reasons above.
             ml_meth: Some(unsafe { std::mem::transmute::<VarargsPtr, MethPtr>(call) }),
             ml_flags: (ffi::METH_VARARGS | ffi::METH_KEYWORDS) as c_int,
             ml_doc: doc.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()),
@@ -632,9 +641,10 @@ pub(crate) fn closure_function<'py, F: Closure>(
     });
     let def: *mut ffi::PyMethodDef = &mut boxed.def;
     let raw = Box::into_raw(boxed);
-    // SAFETY: GIL held (token). The capsule owns the box from here on (its destructor frees
+    // GIL held (token). The capsule owns the box from here on (its destructor frees
     // it); on failure we free it ourselves. The method def lives inside the box, which the
     // function keeps alive through its `self` (the capsule).
+    // SAFETY: for the reasons above.
     unsafe {
         let capsule =
             ffi::PyCapsule_New(raw.cast(), CAPSULE_NAME.as_ptr(), Some(drop_closure::<F>));
@@ -653,8 +663,9 @@ unsafe extern "C" fn call_closure<F: Closure>(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // SAFETY: called by CPython with the GIL held; `slf` is our capsule, `args` a tuple and
+    // called by CPython with the GIL held; `slf` is our capsule, `args` a tuple and
     // `kwargs` a dict or NULL, all borrowed for the duration of the call.
+    // SAFETY: for the reasons above.
     unsafe {
         trampoline(|py| {
             let boxed = ffi::PyCapsule_GetPointer(slf, CAPSULE_NAME.as_ptr()).cast::<Boxed<F>>();
@@ -671,8 +682,9 @@ unsafe extern "C" fn call_closure<F: Closure>(
 }
 
 unsafe extern "C" fn drop_closure<F: Closure>(capsule: *mut ffi::PyObject) {
-    // SAFETY: called by CPython, GIL held, when the capsule dies; the pointer is the box
+    // called by CPython, GIL held, when the capsule dies; the pointer is the box
     // created in `closure_function` and nothing else frees it.
+    // SAFETY: for the reasons above.
     unsafe {
         let p = ffi::PyCapsule_GetPointer(capsule, CAPSULE_NAME.as_ptr());
         if p.is_null() {

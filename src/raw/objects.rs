@@ -358,8 +358,9 @@ pub(crate) fn vectorcall<'py>(
     // `Option<Borrowed>` is a nullable object pointer (a transparent NonNull).
     let ptrs = args.as_mut_ptr().cast::<*mut ffi::PyObject>();
     let n = args.len() - 1;
-    // SAFETY: GIL held (handle); `args[1..]` are live references borrowed for the call; the
+    // GIL held (handle); `args[1..]` are live references borrowed for the call; the
     // callee may overwrite `args[0]` temporarily, as the offset flag allows.
+    // SAFETY: for the reasons above.
     let r = unsafe {
         match kwargs {
             None => ffi::PyObject_Vectorcall(
@@ -456,9 +457,10 @@ pub(crate) fn take_raised(py: Python<'_>) -> Option<Object<'_, Any>> {
     #[cfg(not(py_3_12))]
     {
         let (mut t, mut v, mut tb) = (null_mut(), null_mut(), null_mut());
-        // SAFETY: GIL held (token). Fetch hands over owned references (or NULL); normalizing
+        // GIL held (token). Fetch hands over owned references (or NULL); normalizing
         // turns them into an instance of the type; the traceback is attached to it and the
         // references to type and traceback released.
+        // SAFETY: for the reasons above.
         unsafe {
             ffi::PyErr_Fetch(&mut t, &mut v, &mut tb);
             if t.is_null() {
@@ -589,9 +591,10 @@ pub(crate) fn new_exception_class<'py>(
 /// `raw::exception_class!(py, PyExc_TypeError)`.
 macro_rules! exception_class {
     ($py:expr, $name:ident) => {
-        // SAFETY: `ffi::$name` is one of libpython's `PyExc_*` statics, set to a class at
+        // `ffi::$name` is one of libpython's `PyExc_*` statics, set to a class at
         // initialization (before any pyhost code runs) and never changed; the class lives as
         // long as the interpreter, whose GIL the token proves held.
+        // SAFETY: for the reasons above.
         unsafe { $crate::raw::class_from_static($py, $crate::ffi::$name) }
     };
 }
@@ -651,8 +654,9 @@ pub(crate) fn module_new<'py>(name: &Object<'py, Str>) -> Result<Object<'py, Mod
 
 /// A module's `__dict__`, borrowed from it.
 pub(crate) fn module_dict<'a, 'py>(module: &'a Object<'py, Module>) -> Borrowed<'a, 'py, Dict> {
-    // SAFETY: a live module (handle); GetDict returns its dict, borrowed, never NULL for a
+    // a live module (handle); GetDict returns its dict, borrowed, never NULL for a
     // module object.
+    // SAFETY: for the reasons above.
     unsafe {
         Borrowed::from_ptr(
             module.py(),

@@ -109,8 +109,9 @@ pub(crate) fn without_gil<T: Send>(_py: Python<'_>, f: impl Send + FnOnce() -> T
     // SAFETY: the token proves this thread holds the GIL through its current thread state.
     let tstate = unsafe { ffi::PyEval_SaveThread() };
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    // SAFETY: `tstate` is the state saved above, on this same thread. The enclosing
+    // `tstate` is the state saved above, on this same thread. The enclosing
     // acquisition is still registered as active, so shutdown has not finalized.
+    // SAFETY: for the reasons above.
     unsafe { ffi::PyEval_RestoreThread(tstate) };
     GIL_COUNT.with(|c| c.set(count));
     match result {
@@ -168,8 +169,9 @@ impl Acquired {
             return None;
         }
         let entry = active::enter();
-        // SAFETY: the interpreter is initialized (FINALIZING follows RUNNING) and only this
+        // the interpreter is initialized (FINALIZING follows RUNNING) and only this
         // thread can be inside it until it finalizes.
+        // SAFETY: for the reasons above.
         let mode = unsafe { take_gil() };
         GIL_COUNT.with(|c| c.set(1));
         Some(Acquired {
@@ -189,8 +191,9 @@ impl Acquired {
     /// Finalizes the interpreter (`Py_FinalizeEx`), ending this acquisition without releasing
     /// the GIL (finalization consumes the thread state). Returns what `Py_FinalizeEx` did.
     pub(crate) fn finalize(self) -> std::os::raw::c_int {
-        // SAFETY: the GIL is held by this acquisition, the only one left (the caller waited for
+        // the GIL is held by this acquisition, the only one left (the caller waited for
         // the others and no new one can start in FINALIZING).
+        // SAFETY: for the reasons above.
         let rc = unsafe {
             drain_pending();
             ffi::Py_FinalizeEx()
@@ -245,8 +248,9 @@ unsafe fn take_gil() -> Mode {
         return Mode::Foreign(unsafe { ffi::PyGILState_Ensure() });
     }
     // First acquisition on a thread Python does not know: create the state and keep it.
-    // SAFETY: as above. Ensure creates the thread state and takes the GIL; the count of 1 it
-    // leaves keeps the state alive until the thread-local destructor releases it.
+    // Ensure creates the thread state and takes the GIL; the count of 1 it leaves keeps the
+    // state alive until the thread-local destructor releases it.
+    // SAFETY: as above, and for these reasons.
     let gstate = unsafe { ffi::PyGILState_Ensure() };
     // SAFETY: the GIL is held, so there is a current thread state.
     let tstate = unsafe { ffi::PyThreadState_Get() };
@@ -281,15 +285,17 @@ pub(crate) fn release_thread_state() -> bool {
         entry.exit();
         return false;
     }
-    // SAFETY: `tstate` is this thread's own kept state, not current (the count is 0), and the
+    // `tstate` is this thread's own kept state, not current (the count is 0), and the
     // interpreter stays running while this thread is registered as active.
+    // SAFETY: for the reasons above.
     unsafe { ffi::PyEval_RestoreThread(tstate) };
     let _ = KEPT.try_with(|k| {
         k.tstate.set(null_mut());
         k.owned.set(None);
     });
-    // SAFETY: the GIL is held through `tstate`, the state `PyGILState_Ensure` created with
+    // the GIL is held through `tstate`, the state `PyGILState_Ensure` created with
     // `gstate`; releasing that last count clears and deletes the state and releases the GIL.
+    // SAFETY: for the reasons above.
     unsafe {
         drain_pending();
         ffi::PyGILState_Release(gstate);
@@ -458,10 +464,11 @@ unsafe fn drain_pending_slow() {
         unsafe {
             (*d.0)._status.set_bound_gilstate(0);
         }
-        // SAFETY: GIL held (caller). The state belonged to a thread that has exited without
+        // GIL held (caller). The state belonged to a thread that has exited without
         // holding the GIL; clearing it may run Python code (thread-local destructors) on this
         // thread, which is allowed with the GIL held, and a cleared state may be deleted from
         // any thread.
+        // SAFETY: for the reasons above.
         unsafe {
             ffi::PyThreadState_Clear(d.0);
             ffi::PyThreadState_Delete(d.0);
@@ -561,8 +568,9 @@ impl Config {
     pub(crate) fn set_argv(&mut self, argv: &[String]) -> Result<()> {
         let owned: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
         let mut ptrs: Vec<*mut c_char> = owned.iter().map(|a| a.as_ptr().cast_mut()).collect();
-        // SAFETY: initialized config; `ptrs` holds `len` NUL-terminated strings that outlive
+        // initialized config; `ptrs` holds `len` NUL-terminated strings that outlive
         // the call, which copies them.
+        // SAFETY: for the reasons above.
         check_status(unsafe {
             ffi::PyConfig_SetBytesArgv(self.ptr(), ptrs.len() as ffi::Py_ssize_t, ptrs.as_mut_ptr())
         })
@@ -578,9 +586,11 @@ impl Config {
     /// it during initialization).
     pub(crate) fn module_search_paths(&self) -> Vec<PathBuf> {
         let list = &self.get().module_search_paths;
-        // SAFETY: the list holds `length` valid wide strings.
         (0..list.length)
-            .map(|i| PathBuf::from(unsafe { wide_to_string(*list.items.offset(i)) }))
+            .map(|i| {
+                // SAFETY: the list holds `length` valid wide strings.
+                PathBuf::from(unsafe { wide_to_string(*list.items.offset(i)) })
+            })
             .collect()
     }
 
@@ -660,8 +670,9 @@ impl Drop for Started {
         STATE.store(RUNNING, Ordering::SeqCst);
         drop(self.nested.take());
         GIL_COUNT.with(|c| c.set(0));
-        // SAFETY: the GIL is held through this thread's main state since initialization; the
+        // the GIL is held through this thread's main state since initialization; the
         // saved state stays this thread's kept one.
+        // SAFETY: for the reasons above.
         let saved = unsafe { ffi::PyEval_SaveThread() };
         KEPT.with(|k| k.tstate.set(saved));
     }
@@ -770,8 +781,9 @@ mod barrier {
         if SYS_MEMBARRIER < 0 {
             return false;
         }
-        // SAFETY: membarrier(2) with a command and flags 0 only reads its arguments; an
+        // membarrier(2) with a command and flags 0 only reads its arguments; an
         // unknown command or a kernel without it returns -1.
+        // SAFETY: for the reasons above.
         unsafe { syscall(SYS_MEMBARRIER, CMD_REGISTER_PRIVATE_EXPEDITED, 0 as c_int) == 0 }
     }
 

@@ -16,6 +16,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::entry::{self, Body, ConstructorBody, InstanceBody, SetterBody, UnaryBody};
+use super::objects::owned;
 use crate::types::{Any, Callable, Module, Type};
 use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi};
 
@@ -115,8 +116,9 @@ impl FunctionDef {
             None => None,
         };
         let ptr = |o: Option<&Object<'py, Any>>| o.map_or(std::ptr::null_mut(), |o| o.as_ptr());
-        // SAFETY: GIL held (token); the definition is 'static, as CPython requires; the new
+        // GIL held (token); the definition is 'static, as CPython requires; the new
         // function takes its own references to the module and the name.
+        // SAFETY: for the reasons above.
         unsafe {
             super::objects::owned(
                 py,
@@ -289,11 +291,11 @@ impl<T: InstanceBody> ClassType<T> {
             flags: ffi::Py_TPFLAGS_DEFAULT as _,
             slots: slots.as_mut_ptr(),
         };
-        // SAFETY: GIL held (token). The spec and its slots are complete and every slot is one
-        // of pyhost's entry points; the name and the method and property tables, which the
-        // type keeps pointing to, are 'static; the doc is copied. The result is checked.
-        let ty: Object<'_, Type> =
-            unsafe { super::objects::owned(py, ffi::PyType_FromSpec(&mut raw_spec)) }?;
+        // GIL held (token). The spec and its slots are complete and every slot is one of
+        // pyhost's entry points; the name and the method and property tables, which the type
+        // keeps pointing to, are 'static; the doc is copied. The result is checked.
+        // SAFETY: for the reasons above.
+        let ty: Object<'_, Type> = unsafe { owned(py, ffi::PyType_FromSpec(&mut raw_spec)) }?;
         #[cfg(not(py_3_10))]
         if let Some(d) = spec.doc {
             keep_signature_in_doc(&ty, d);
@@ -337,9 +339,10 @@ impl<T: InstanceBody> ClassType<T> {
                 T::NAME
             )));
         }
-        // SAFETY: GIL held (token); `sub` is this type, whose instances have ClassObject<T>'s
+        // GIL held (token); `sub` is this type, whose instances have ClassObject<T>'s
         // layout. tp_alloc returns a zeroed object with its header set, or NULL with an
         // exception; the flag and the value are written before anything can read them.
+        // SAFETY: for the reasons above.
         unsafe {
             let slot = ffi::PyType_GetSlot(sub, ffi::Py_tp_alloc as c_int);
             let obj = if slot.is_null() {
@@ -363,8 +366,9 @@ impl<T: InstanceBody> ClassType<T> {
 /// A table ending with the all-zero sentinel, leaked: a type points to its tables for good.
 fn leak_table<D>(items: impl Iterator<Item = D>) -> *mut D {
     let mut defs: Vec<D> = items.collect();
-    // SAFETY: only used for PyMethodDef and PyGetSetDef, C structs whose all-zero value is the
+    // only used for PyMethodDef and PyGetSetDef, C structs whose all-zero value is the
     // sentinel ending a table.
+    // SAFETY: for the reasons above.
     defs.push(unsafe { std::mem::zeroed() });
     Box::leak(defs.into_boxed_slice()).as_mut_ptr()
 }
@@ -376,8 +380,9 @@ fn leak_table<D>(items: impl Iterator<Item = D>) -> *mut D {
 fn keep_signature_in_doc(ty: &Object<'_, Type>, doc: &CStr) {
     let bytes = doc.to_bytes_with_nul();
     let ty = ty.as_ptr().cast::<ffi::PyTypeObject>();
-    // SAFETY: a heap type just created and not yet shared; GIL held (handle). The copy is
+    // a heap type just created and not yet shared; GIL held (handle). The copy is
     // complete before it is published; the old text was allocated with PyObject_Malloc.
+    // SAFETY: for the reasons above.
     unsafe {
         let p = ffi::PyObject_Malloc(bytes.len()).cast::<u8>();
         if p.is_null() {
@@ -505,16 +510,18 @@ impl<T> Deref for ClassRef<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: a live instance holding an initialized value; the shared borrow recorded in
+        // a live instance holding an initialized value; the shared borrow recorded in
         // the flag excludes exclusive borrows while this exists.
+        // SAFETY: for the reasons above.
         unsafe { &*(*self.obj.as_ptr()).value.get() }
     }
 }
 
 impl<T> Drop for ClassRef<'_, T> {
     fn drop(&mut self) {
-        // SAFETY: the instance is alive for 'a; GIL held (the guard is neither Send nor Sync
+        // the instance is alive for 'a; GIL held (the guard is neither Send nor Sync
         // and was made with it).
+        // SAFETY: for the reasons above.
         let flag = unsafe { flag(self.obj) };
         flag.set(flag.get() - 1);
     }
@@ -566,9 +573,10 @@ const PYTHON_API_VERSION: c_int = 1013;
 impl RawModuleDef {
     /// The definition of module `name` (`doc` may be empty).
     pub(crate) fn new(name: &'static CStr, doc: &'static CStr) -> RawModuleDef {
-        // SAFETY: PyModuleDef is a C struct for which all-zero is a valid (empty) value; the
+        // PyModuleDef is a C struct for which all-zero is a valid (empty) value; the
         // header is PyModuleDef_HEAD_INIT but for the reference count, set to 1 below as that
         // macro does.
+        // SAFETY: for the reasons above.
         let mut def: ffi::PyModuleDef = unsafe { std::mem::zeroed() };
         def.m_name = name.as_ptr();
         def.m_doc = if doc.is_empty() {
@@ -579,8 +587,9 @@ impl RawModuleDef {
         def.m_size = std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t;
         def.m_free = Some(entry::module_free);
         let raw = RawModuleDef(UnsafeCell::new(def));
-        // SAFETY: the header is a plain PyObject; no other reference exists yet. A definition
+        // the header is a plain PyObject; no other reference exists yet. A definition
         // is never deallocated, so one reference keeps it alive for good.
+        // SAFETY: for the reasons above.
         unsafe { ffi::Py_INCREF(raw.0.get().cast()) };
         raw
     }
@@ -595,8 +604,9 @@ impl RawModuleDef {
         let module: Object<'py, Module> = unsafe {
             super::objects::owned(py, ffi::PyModule_Create2(self.0.get(), PYTHON_API_VERSION))
         }?;
-        // SAFETY: a module of this definition, whose state area holds one zeroed (None)
+        // a module of this definition, whose state area holds one zeroed (None)
         // StateSlot, written once here before anything can read it.
+        // SAFETY: for the reasons above.
         unsafe {
             let area = ffi::PyModule_GetState(module.as_ptr()).cast::<StateSlot>();
             if area.is_null() {
@@ -613,8 +623,9 @@ impl RawModuleDef {
 /// # Safety
 /// `module` is a module of a [`RawModuleDef`] being deallocated, with the GIL held.
 pub(crate) unsafe fn take_module_state(module: *mut ffi::PyObject) -> StateSlot {
-    // SAFETY: the state area holds a StateSlot (None when creation failed before it was
+    // the state area holds a StateSlot (None when creation failed before it was
     // written, the area being zeroed) (caller). PyModule_GetState sets no error for a module.
+    // SAFETY: for the reasons above.
     unsafe {
         let area = ffi::PyModule_GetState(module).cast::<StateSlot>();
         if area.is_null() {
@@ -630,9 +641,10 @@ pub(crate) fn state_of<'a>(
 ) -> Option<&'a (dyn StdAny + Send + Sync)> {
     let py = module.py();
     let p = module.as_ptr();
-    // SAFETY: a live object, GIL held (handle). Only modules created from one of our
+    // a live object, GIL held (handle). Only modules created from one of our
     // definitions (told apart by their m_free) have a StateSlot in their state area,
     // initialized at creation and alive as long as the module, which outlives the borrow 'a.
+    // SAFETY: for the reasons above.
     unsafe {
         if !ffi::PyModule_Check(p) {
             return None;

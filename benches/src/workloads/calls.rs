@@ -63,9 +63,10 @@ pub(super) const W2_INT: i64 = 1_000_003;
 pub(super) fn w2(s: &Shared) -> Workload {
     let f = s.f3;
     let raw = raw_here(move || {
-        // SAFETY: GIL held (raw_here); `f` is live; the argument array holds the three new
+        // GIL held (raw_here); `f` is live; the argument array holds the three new
         // references, released after the call; the slot before them is scratch space as
         // PY_VECTORCALL_ARGUMENTS_OFFSET allows.
+        // SAFETY: for the reasons above.
         unsafe {
             let a = check(ffi::PyLong_FromLongLong(black_box(W2_INT)), "int");
             let b = raw::str_from_string(black_box(W2_STR));
@@ -131,8 +132,9 @@ pub(super) fn w2(s: &Shared) -> Workload {
 pub(super) fn python_loop(driver: Ptr, fns: [Ptr; 3]) -> Vec<(Column, Body)> {
     let [raw_f, pyhost_f, pyo3_f] = fns;
     let raw = here(move |n| {
-        // SAFETY: the interpreter is running and this thread does not hold the GIL; then GIL
+        // the interpreter is running and this thread does not hold the GIL; then GIL
         // held; `driver` and `raw_f` are live; every new reference is released.
+        // SAFETY: for the reasons above.
         unsafe {
             let g = ffi::PyGILState_Ensure();
             let count = check(ffi::PyLong_FromUnsignedLongLong(n), "n");

@@ -118,8 +118,9 @@ impl OwnState {
 
 impl Drop for OwnState {
     fn drop(&mut self) {
-        // SAFETY: the state is this thread's and not current; taking the GIL through it makes
+        // the state is this thread's and not current; taking the GIL through it makes
         // it current, which `PyThreadState_DeleteCurrent` requires (it also releases the GIL).
+        // SAFETY: for the reasons above.
         unsafe {
             ffi::PyEval_RestoreThread(self.0);
             ffi::PyThreadState_Clear(self.0);

@@ -91,8 +91,9 @@ pub(super) fn w7(s: &Shared, calls: u64) -> Workload {
         for _ in 0..n {
             two_threads(|| {
                 for _ in 0..calls {
-                    // SAFETY: the interpreter is running; the Ensure/Release pair is on this
+                    // the interpreter is running; the Ensure/Release pair is on this
                     // thread; `f` is live and the result is released.
+                    // SAFETY: for the reasons above.
                     unsafe {
                         let g = ffi::PyGILState_Ensure();
                         let r = check(ffi::PyObject_CallNoArgs(f.as_ptr()), "f0()");
@@ -180,8 +181,9 @@ pub(super) fn w8(s: &Shared, tasks: u64) -> Workload {
                     .map(|_| {
                         tokio::spawn(async move {
                             tokio::task::spawn_blocking(move || {
-                                // SAFETY: the interpreter is running; the pair is on this
+                                // the interpreter is running; the pair is on this
                                 // thread; `f` is live and the result is released.
+                                // SAFETY: for the reasons above.
                                 unsafe {
                                     let g = ffi::PyGILState_Ensure();
                                     let r = check(ffi::PyObject_CallNoArgs(f.as_ptr()), "f0()");
