@@ -230,7 +230,7 @@ pub unsafe fn Py_DECREF(op: *mut PyObject) {
     }
     #[cfg(not(any(py_debug, pyhost_refcnt = "functions")))]
     {
-        // the caller owns a reference to `op` and holds the GIL. The field is the one
+        // The caller owns a reference to `op` and holds the GIL. The field is the one
         // the C macro decrements: the whole count, or (3.14+) its low 32 bits.
         // SAFETY: for the reasons above.
         unsafe {

@@ -13,7 +13,7 @@ use pyhost_sys as ffi;
 fn with_gil<R>(f: impl FnOnce() -> R) -> R {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
-        // first and only initialization in this process; the initializing thread then
+        // First and only initialization in this process; the initializing thread then
         // releases the GIL so other test threads can take it.
         // SAFETY: for the reasons above.
         unsafe {

@@ -141,7 +141,7 @@ pub(crate) fn str_from_utf8<'py>(py: Python<'py>, s: &str) -> Result<Object<'py,
 #[inline(always)]
 unsafe fn utf8_of<'a>(py: Python<'_>, s: *mut ffi::PyObject) -> Result<&'a str> {
     let mut len: ffi::Py_ssize_t = 0;
-    // a live object (caller), checked to be a str by the call itself; the buffer lives
+    // A live object (caller), checked to be a str by the call itself; the buffer lives
     // as long as the object, which lives for 'a (caller); CPython produced valid UTF-8.
     // SAFETY: for the reasons above.
     unsafe {
@@ -159,7 +159,7 @@ unsafe fn utf8_of<'a>(py: Python<'_>, s: *mut ffi::PyObject) -> Result<&'a str> 
 /// The UTF-8 text of a `str`, borrowed from the object.
 #[inline]
 pub(crate) fn str_as_utf8<'a>(s: &'a Object<'_, Any>) -> Result<&'a str> {
-    // alive while borrowed (handle); on anything but a str, PyUnicode_AsUTF8AndSize
+    // Alive while borrowed (handle); on anything but a str, PyUnicode_AsUTF8AndSize
     // raises TypeError and returns NULL.
     // SAFETY: for the reasons above.
     unsafe { utf8_of(s.py(), s.as_ptr()) }
@@ -180,7 +180,7 @@ pub(crate) fn str_as_utf8_quiet<'a>(s: Borrowed<'a, '_, Any>) -> Option<&'a str>
         return None;
     }
     let mut len: ffi::Py_ssize_t = 0;
-    // a str (checked), alive for 'a (the borrow), GIL held (handle); the buffer is
+    // A str (checked), alive for 'a (the borrow), GIL held (handle); the buffer is
     // cached in the object. A failure (lone surrogates) is cleared here, without building an
     // error value: this is on the path of every call with keyword arguments.
     // SAFETY: for the reasons above.
@@ -263,7 +263,7 @@ pub(crate) fn bytes_borrowed<'a>(b: Borrowed<'a, '_, Any>) -> &'a [u8] {
 #[inline]
 pub(crate) fn bytes_like<'a>(obj: &'a Object<'_, Any>) -> Option<&'a [u8]> {
     let p = obj.as_ptr();
-    // live object, GIL held (handle). A bytes object is immutable and lives as long as
+    // Live object, GIL held (handle). A bytes object is immutable and lives as long as
     // the borrow; a bytearray's buffer stays put until it is resized, which needs Python code
     // to run, which needs the GIL this thread holds for the borrow.
     // SAFETY: for the reasons above.
@@ -389,7 +389,7 @@ pub(crate) fn tuple_empty(py: Python<'_>) -> Object<'_, Tuple> {
 /// `t` is a complete tuple that stays alive for `'a`.
 #[inline(always)]
 unsafe fn items_in_place<'a, 'py>(t: *mut ffi::PyObject) -> &'a [Borrowed<'a, 'py, Any>] {
-    // a complete tuple (caller) holds `len` non-null item pointers inline; `Borrowed`
+    // A complete tuple (caller) holds `len` non-null item pointers inline; `Borrowed`
     // is a transparent NonNull; tuples are immutable, so they live as long as the tuple.
     // SAFETY: for the reasons above.
     unsafe {
@@ -442,7 +442,7 @@ pub(crate) fn list_get<'py>(l: &Object<'py, List>, i: usize) -> Option<Object<'p
     if i >= list_len(l) {
         return None;
     }
-    // index in bounds of a live list (handle); the borrowed item gets its own
+    // Index in bounds of a live list (handle); the borrowed item gets its own
     // reference before any Python code can run.
     // SAFETY: for the reasons above.
     Some(unsafe {
@@ -603,7 +603,7 @@ pub(crate) fn dict_next<'py>(
     pos: &mut isize,
 ) -> Option<(Object<'py, Any>, Object<'py, Any>)> {
     let (mut k, mut v) = (null_mut(), null_mut());
-    // live dict (handle); Next hands out borrowed references, which get their own
+    // Live dict (handle); Next hands out borrowed references, which get their own
     // references before any Python code can run.
     // SAFETY: for the reasons above.
     unsafe {
@@ -634,7 +634,7 @@ pub(crate) fn dict_for_each_borrowing_builtins<'py>(
 ) -> Result<()> {
     let py = d.py();
     let (mut pos, mut k, mut v) = (0, null_mut(), null_mut());
-    // live dict (handle); `PyDict_Next` hands out borrowed, non-null items. Builtin
+    // Live dict (handle); `PyDict_Next` hands out borrowed, non-null items. Builtin
     // items are only borrowed while `f` converts them, which by the promise runs no code;
     // other items are held by our own references while converted, and the size is checked
     // after each, since only such a conversion can change the dict.

@@ -304,7 +304,7 @@ pub(super) const fn method_entry<F: Body>(noargs: bool) -> MethPtr {
         noargs_entry::<F>
     } else {
         let f: FastcallPtr = fastcall_entry::<F>;
-        // with METH_FASTCALL | METH_KEYWORDS, CPython calls the pointer with the
+        // With METH_FASTCALL | METH_KEYWORDS, CPython calls the pointer with the
         // fastcall signature it really has; the field's type is the two-argument one by C
         // convention only. Function pointers have one size and representation.
         // SAFETY: for the reasons above.
@@ -414,7 +414,7 @@ unsafe extern "C" fn new_entry<C: ConstructorBody>(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // called by CPython with the GIL held; `subtype` is a live type, `args` a tuple
+    // Called by CPython with the GIL held; `subtype` is a live type, `args` a tuple
     // and `kwargs` a dict or NULL, borrowed for the call. The keyword names and values are
     // collected as owned references first (a dict passed by a C caller could change while
     // arguments convert).
@@ -493,7 +493,7 @@ unsafe extern "C" fn setter_entry<S: SetterBody>(
 /// unraisable exception rather than unwinding into C), then frees the memory. An exception
 /// that was set when the instance died is kept.
 unsafe extern "C" fn dealloc<T: InstanceBody>(obj: *mut ffi::PyObject) {
-    // called by CPython with the GIL held, once, for an instance of T's type whose
+    // Called by CPython with the GIL held, once, for an instance of T's type whose
     // value was initialized (instances are only made by create_instance). The value is
     // dropped exactly once; the memory is then released with the type's tp_free, and the
     // reference each heap-type instance holds on its type is released.
@@ -517,7 +517,7 @@ unsafe extern "C" fn dealloc<T: InstanceBody>(obj: *mut ffi::PyObject) {
 
 /// Frees a module's state (`m_free` of pyhost's module definitions).
 pub(super) unsafe extern "C" fn module_free(module: *mut c_void) {
-    // called by CPython with the GIL held while deallocating a module of one of our
+    // Called by CPython with the GIL held while deallocating a module of one of our
     // definitions; its state area holds a state slot, read out once here.
     // SAFETY: for the reasons above.
     let state = unsafe { super::types::take_module_state(module.cast()) };
@@ -627,7 +627,7 @@ pub(crate) fn closure_function<'py, F: Closure>(
     let mut boxed = Box::new(Boxed {
         def: ffi::PyMethodDef {
             ml_name: name.as_ptr(),
-            // with METH_VARARGS | METH_KEYWORDS, CPython calls the function with the
+            // With METH_VARARGS | METH_KEYWORDS, CPython calls the function with the
             // three-argument signature it really has; the field's type is the two-argument one
             // only by C convention.
             // SAFETY: for the reasons above.
@@ -663,7 +663,7 @@ unsafe extern "C" fn call_closure<F: Closure>(
     args: *mut ffi::PyObject,
     kwargs: *mut ffi::PyObject,
 ) -> *mut ffi::PyObject {
-    // called by CPython with the GIL held; `slf` is our capsule, `args` a tuple and
+    // Called by CPython with the GIL held; `slf` is our capsule, `args` a tuple and
     // `kwargs` a dict or NULL, all borrowed for the duration of the call.
     // SAFETY: for the reasons above.
     unsafe {
@@ -682,7 +682,7 @@ unsafe extern "C" fn call_closure<F: Closure>(
 }
 
 unsafe extern "C" fn drop_closure<F: Closure>(capsule: *mut ffi::PyObject) {
-    // called by CPython, GIL held, when the capsule dies; the pointer is the box
+    // Called by CPython, GIL held, when the capsule dies; the pointer is the box
     // created in `closure_function` and nothing else frees it.
     // SAFETY: for the reasons above.
     unsafe {

@@ -654,7 +654,7 @@ pub(crate) fn module_new<'py>(name: &Object<'py, Str>) -> Result<Object<'py, Mod
 
 /// A module's `__dict__`, borrowed from it.
 pub(crate) fn module_dict<'a, 'py>(module: &'a Object<'py, Module>) -> Borrowed<'a, 'py, Dict> {
-    // a live module (handle); GetDict returns its dict, borrowed, never NULL for a
+    // A live module (handle); GetDict returns its dict, borrowed, never NULL for a
     // module object.
     // SAFETY: for the reasons above.
     unsafe {

@@ -169,7 +169,7 @@ impl Acquired {
             return None;
         }
         let entry = active::enter();
-        // the interpreter is initialized (FINALIZING follows RUNNING) and only this
+        // The interpreter is initialized (FINALIZING follows RUNNING) and only this
         // thread can be inside it until it finalizes.
         // SAFETY: for the reasons above.
         let mode = unsafe { take_gil() };
@@ -191,7 +191,7 @@ impl Acquired {
     /// Finalizes the interpreter (`Py_FinalizeEx`), ending this acquisition without releasing
     /// the GIL (finalization consumes the thread state). Returns what `Py_FinalizeEx` did.
     pub(crate) fn finalize(self) -> std::os::raw::c_int {
-        // the GIL is held by this acquisition, the only one left (the caller waited for
+        // The GIL is held by this acquisition, the only one left (the caller waited for
         // the others and no new one can start in FINALIZING).
         // SAFETY: for the reasons above.
         let rc = unsafe {
@@ -293,7 +293,7 @@ pub(crate) fn release_thread_state() -> bool {
         k.tstate.set(null_mut());
         k.owned.set(None);
     });
-    // the GIL is held through `tstate`, the state `PyGILState_Ensure` created with
+    // The GIL is held through `tstate`, the state `PyGILState_Ensure` created with
     // `gstate`; releasing that last count clears and deletes the state and releases the GIL.
     // SAFETY: for the reasons above.
     unsafe {
@@ -568,7 +568,7 @@ impl Config {
     pub(crate) fn set_argv(&mut self, argv: &[String]) -> Result<()> {
         let owned: Vec<CString> = argv.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
         let mut ptrs: Vec<*mut c_char> = owned.iter().map(|a| a.as_ptr().cast_mut()).collect();
-        // initialized config; `ptrs` holds `len` NUL-terminated strings that outlive
+        // Initialized config; `ptrs` holds `len` NUL-terminated strings that outlive
         // the call, which copies them.
         // SAFETY: for the reasons above.
         check_status(unsafe {
@@ -670,7 +670,7 @@ impl Drop for Started {
         STATE.store(RUNNING, Ordering::SeqCst);
         drop(self.nested.take());
         GIL_COUNT.with(|c| c.set(0));
-        // the GIL is held through this thread's main state since initialization; the
+        // The GIL is held through this thread's main state since initialization; the
         // saved state stays this thread's kept one.
         // SAFETY: for the reasons above.
         let saved = unsafe { ffi::PyEval_SaveThread() };
@@ -781,7 +781,7 @@ mod barrier {
         if SYS_MEMBARRIER < 0 {
             return false;
         }
-        // membarrier(2) with a command and flags 0 only reads its arguments; an
+        // Membarrier(2) with a command and flags 0 only reads its arguments; an
         // unknown command or a kernel without it returns -1.
         // SAFETY: for the reasons above.
         unsafe { syscall(SYS_MEMBARRIER, CMD_REGISTER_PRIVATE_EXPEDITED, 0 as c_int) == 0 }

@@ -366,7 +366,7 @@ impl<T: InstanceBody> ClassType<T> {
 /// A table ending with the all-zero sentinel, leaked: a type points to its tables for good.
 fn leak_table<D>(items: impl Iterator<Item = D>) -> *mut D {
     let mut defs: Vec<D> = items.collect();
-    // only used for PyMethodDef and PyGetSetDef, C structs whose all-zero value is the
+    // Only used for PyMethodDef and PyGetSetDef, C structs whose all-zero value is the
     // sentinel ending a table.
     // SAFETY: for the reasons above.
     defs.push(unsafe { std::mem::zeroed() });
@@ -380,7 +380,7 @@ fn leak_table<D>(items: impl Iterator<Item = D>) -> *mut D {
 fn keep_signature_in_doc(ty: &Object<'_, Type>, doc: &CStr) {
     let bytes = doc.to_bytes_with_nul();
     let ty = ty.as_ptr().cast::<ffi::PyTypeObject>();
-    // a heap type just created and not yet shared; GIL held (handle). The copy is
+    // A heap type just created and not yet shared; GIL held (handle). The copy is
     // complete before it is published; the old text was allocated with PyObject_Malloc.
     // SAFETY: for the reasons above.
     unsafe {
@@ -510,7 +510,7 @@ impl<T> Deref for ClassRef<'_, T> {
 
     #[inline]
     fn deref(&self) -> &T {
-        // a live instance holding an initialized value; the shared borrow recorded in
+        // A live instance holding an initialized value; the shared borrow recorded in
         // the flag excludes exclusive borrows while this exists.
         // SAFETY: for the reasons above.
         unsafe { &*(*self.obj.as_ptr()).value.get() }
@@ -519,7 +519,7 @@ impl<T> Deref for ClassRef<'_, T> {
 
 impl<T> Drop for ClassRef<'_, T> {
     fn drop(&mut self) {
-        // the instance is alive for 'a; GIL held (the guard is neither Send nor Sync
+        // The instance is alive for 'a; GIL held (the guard is neither Send nor Sync
         // and was made with it).
         // SAFETY: for the reasons above.
         let flag = unsafe { flag(self.obj) };
@@ -587,7 +587,7 @@ impl RawModuleDef {
         def.m_size = std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t;
         def.m_free = Some(entry::module_free);
         let raw = RawModuleDef(UnsafeCell::new(def));
-        // the header is a plain PyObject; no other reference exists yet. A definition
+        // The header is a plain PyObject; no other reference exists yet. A definition
         // is never deallocated, so one reference keeps it alive for good.
         // SAFETY: for the reasons above.
         unsafe { ffi::Py_INCREF(raw.0.get().cast()) };
@@ -604,7 +604,7 @@ impl RawModuleDef {
         let module: Object<'py, Module> = unsafe {
             super::objects::owned(py, ffi::PyModule_Create2(self.0.get(), PYTHON_API_VERSION))
         }?;
-        // a module of this definition, whose state area holds one zeroed (None)
+        // A module of this definition, whose state area holds one zeroed (None)
         // StateSlot, written once here before anything can read it.
         // SAFETY: for the reasons above.
         unsafe {
@@ -623,7 +623,7 @@ impl RawModuleDef {
 /// # Safety
 /// `module` is a module of a [`RawModuleDef`] being deallocated, with the GIL held.
 pub(crate) unsafe fn take_module_state(module: *mut ffi::PyObject) -> StateSlot {
-    // the state area holds a StateSlot (None when creation failed before it was
+    // The state area holds a StateSlot (None when creation failed before it was
     // written, the area being zeroed) (caller). PyModule_GetState sets no error for a module.
     // SAFETY: for the reasons above.
     unsafe {
@@ -641,7 +641,7 @@ pub(crate) fn state_of<'a>(
 ) -> Option<&'a (dyn StdAny + Send + Sync)> {
     let py = module.py();
     let p = module.as_ptr();
-    // a live object, GIL held (handle). Only modules created from one of our
+    // A live object, GIL held (handle). Only modules created from one of our
     // definitions (told apart by their m_free) have a StateSlot in their state area,
     // initialized at creation and alive as long as the module, which outlives the borrow 'a.
     // SAFETY: for the reasons above.

@@ -132,7 +132,7 @@ pub(super) fn w2(s: &Shared) -> Workload {
 pub(super) fn python_loop(driver: Ptr, fns: [Ptr; 3]) -> Vec<(Column, Body)> {
     let [raw_f, pyhost_f, pyo3_f] = fns;
     let raw = here(move |n| {
-        // the interpreter is running and this thread does not hold the GIL; then GIL
+        // The interpreter is running and this thread does not hold the GIL; then GIL
         // held; `driver` and `raw_f` are live; every new reference is released.
         // SAFETY: for the reasons above.
         unsafe {

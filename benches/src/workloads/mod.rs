@@ -118,7 +118,7 @@ impl OwnState {
 
 impl Drop for OwnState {
     fn drop(&mut self) {
-        // the state is this thread's and not current; taking the GIL through it makes
+        // The state is this thread's and not current; taking the GIL through it makes
         // it current, which `PyThreadState_DeleteCurrent` requires (it also releases the GIL).
         // SAFETY: for the reasons above.
         unsafe {

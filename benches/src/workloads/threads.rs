@@ -91,7 +91,7 @@ pub(super) fn w7(s: &Shared, calls: u64) -> Workload {
         for _ in 0..n {
             two_threads(|| {
                 for _ in 0..calls {
-                    // the interpreter is running; the Ensure/Release pair is on this
+                    // The interpreter is running; the Ensure/Release pair is on this
                     // thread; `f` is live and the result is released.
                     // SAFETY: for the reasons above.
                     unsafe {
@@ -181,7 +181,7 @@ pub(super) fn w8(s: &Shared, tasks: u64) -> Workload {
                     .map(|_| {
                         tokio::spawn(async move {
                             tokio::task::spawn_blocking(move || {
-                                // the interpreter is running; the pair is on this
+                                // The interpreter is running; the pair is on this
                                 // thread; `f` is live and the result is released.
                                 // SAFETY: for the reasons above.
                                 unsafe {
