@@ -201,10 +201,7 @@ fn build_cargo_pyhost() -> Result<PathBuf, String> {
     if !status.success() {
         return Err(format!("building cargo-pyhost failed ({status})"));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join("target"));
-    let dir = target.join("debug");
+    let dir = util::target_dir().join("debug");
     if dir.join("cargo-pyhost").is_file() {
         Ok(dir)
     } else {

@@ -18,16 +18,14 @@ pub fn cargo() -> String {
 
 /// The host triple, from `rustc -vV`.
 pub fn host_triple() -> String {
-    std::process::Command::new("rustc")
-        .arg("-vV")
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
-        })
-        .unwrap_or_else(|| "x86_64-unknown-linux-gnu".to_owned())
+    cargo_pyhost::host_triple()
+}
+
+/// The workspace's target directory (`$CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// Installed pyenv CPython versions `3.minor.*`, newest patch first.

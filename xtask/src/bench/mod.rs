@@ -95,11 +95,7 @@ fn discover_python() -> Result<(PathBuf, String), String> {
     }
 }
 
-pub(super) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::workspace_root().join("target"))
-}
+pub(super) use util::target_dir;
 
 /// First line of a command's output, or `?`.
 fn first_line(program: &str, args: &[&str]) -> String {
