@@ -18,7 +18,7 @@ use crate::raw::runtime::{
 };
 use crate::{Error, Python, Result, ffi};
 
-pub use crate::raw::runtime::ModuleInit;
+pub use crate::raw::types::ModuleInit;
 
 /// Entry point to configure and start the interpreter.
 ///
@@ -199,7 +199,7 @@ impl Builder {
         for (name, init) in &self.builtins {
             // The inittab keeps the name pointer for the life of the process.
             let leaked: &'static std::ffi::CStr = Box::leak(name.clone().into_boxed_c_str());
-            crate::raw::runtime::append_inittab(leaked, *init)?;
+            crate::raw::types::append_inittab(leaked, *init)?;
         }
         let started = config.initialize(starting)?;
         let me = std::thread::current();

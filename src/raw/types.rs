@@ -672,3 +672,23 @@ pub(crate) fn state_of<'a>(
         (*area).as_deref()
     }
 }
+
+/// The signature of a builtin module's init function (`PyInit_<name>`).
+pub type ModuleInit = unsafe extern "C" fn() -> *mut ffi::PyObject;
+
+/// Registers a builtin module (before initialization, as CPython requires).
+pub(crate) fn append_inittab(name: &'static CStr, init: ModuleInit) -> Result<()> {
+    // SAFETY: no precondition.
+    if unsafe { ffi::Py_IsInitialized() } != 0 {
+        return Err(Error::Init {
+            message: format!("builtin module {name:?} registered after initialization"),
+        });
+    }
+    // SAFETY: not initialized (checked); the inittab keeps the 'static name pointer.
+    if unsafe { ffi::PyImport_AppendInittab(name.as_ptr(), Some(init)) } != 0 {
+        return Err(Error::Init {
+            message: format!("could not register builtin module {name:?}"),
+        });
+    }
+    Ok(())
+}
