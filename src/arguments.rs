@@ -336,7 +336,7 @@ pub fn state<'a, T: StdAny + Send + Sync>(
     slf: Option<Arg<'a, '_>>,
     desc: &FunctionDescription,
 ) -> Result<&'a T> {
-    let found = slf.and_then(|m| crate::raw::types::state_of(m));
+    let found = slf.and_then(|m| crate::raw::modules::state_of(m));
     match found.and_then(|s| s.downcast_ref::<T>()) {
         Some(v) => Ok(v),
         None => Err(missing_state::<T>(desc, found.is_some())),

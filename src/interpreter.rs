@@ -18,7 +18,7 @@ use crate::raw::runtime::{
 };
 use crate::{Error, Python, Result, ffi};
 
-pub use crate::raw::types::ModuleInit;
+pub use crate::raw::modules::ModuleInit;
 
 /// Entry point to configure and start the interpreter.
 ///
@@ -199,7 +199,7 @@ impl Builder {
         for (name, init) in &self.builtins {
             // The inittab keeps the name pointer for the life of the process.
             let leaked: &'static std::ffi::CStr = Box::leak(name.clone().into_boxed_c_str());
-            crate::raw::types::append_inittab(leaked, *init)?;
+            crate::raw::modules::append_inittab(leaked, *init)?;
         }
         let started = config.initialize(starting)?;
         let me = std::thread::current();
@@ -526,6 +526,9 @@ fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
         });
     };
     let py = held.python();
+    // Subinterpreters their owners did not end go first, on this thread.
+    #[cfg(py_3_12)]
+    crate::raw::interp::end_remaining(py);
     // Finalizing from another thread than the one `threading` calls its main thread: from
     // 3.9 to 3.12, `threading._shutdown` would wait for that (live) thread's state and hang.
     // Leave it out of the threads to wait for, as CPython means to ("ignore _main_thread").

@@ -60,6 +60,7 @@ mod module_def;
 mod object;
 mod raw;
 mod signature;
+pub mod subinterpreter;
 pub mod types;
 
 pub use class::{Class, ClassRef, ClassRefMut};

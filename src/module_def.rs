@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::class::Class;
 use crate::function::FunctionDef;
-use crate::raw::entry;
-use crate::raw::types::{RawModuleDef, StateSlot, state_of};
+use crate::raw::entry::{self, ModuleExec};
+use crate::raw::modules::{RawModuleDef, StateSlot, set_module_state, state_of};
 use crate::types::Module;
 use crate::{Error, Object, Python, Result};
 
@@ -53,7 +53,10 @@ pub trait PyModule: 'static {
 
 /// The C definition of a module, built on first use, plus the state for builtin instances.
 pub struct ModuleDef {
+    /// For instances made at run time (`create`, `install`).
     raw: OnceLock<RawModuleDef>,
+    /// For builtin instances (multi-phase initialization, one per importing interpreter).
+    multi: OnceLock<RawModuleDef>,
     builtin_state: Mutex<StateSlot>,
 }
 
@@ -68,6 +71,7 @@ impl ModuleDef {
     pub const fn new() -> ModuleDef {
         ModuleDef {
             raw: OnceLock::new(),
+            multi: OnceLock::new(),
             builtin_state: Mutex::new(None),
         }
     }
@@ -122,10 +126,18 @@ pub fn install<'py, M: PyModule>(py: Python<'py>, state: M::State) -> Result<Obj
     Ok(m)
 }
 
-/// The body of `PyInit_<name>` for module `M`: creates a builtin instance (with the state set
-/// by `builtin(state)`).
+/// The body of `PyInit_<name>` for module `M`: its multi-phase definition. Each interpreter
+/// that imports it gets its own instance, filled by [`ModuleExec::exec`], holding the state
+/// set by `builtin(state)` (shared by all of them: it is `Send + Sync`).
 pub fn module_init<M: PyModule>() -> PyObjectPtr {
-    entry::module_init(M::NAME, |py| {
+    let def = M::def()
+        .multi
+        .get_or_init(|| RawModuleDef::new_multi(M::NAME, M::DOC, entry::module_exec_slot::<M>()));
+    entry::module_init(M::NAME, def)
+}
+
+impl<M: PyModule> ModuleExec for M {
+    fn exec(module: &Object<'_, Module>) -> Result<()> {
         let state: StateSlot = if M::HAS_STATE {
             match M::def().builtin_state() {
                 Some(shared) => Some(shared),
@@ -143,8 +155,9 @@ pub fn module_init<M: PyModule>() -> PyObjectPtr {
         } else {
             None
         };
-        M::def().create::<M>(py, state)
-    })
+        set_module_state(module, state)?;
+        M::fill(module)
+    }
 }
 
 impl<'py> Object<'py, Module> {

@@ -12,6 +12,7 @@ use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
+use crate::raw::interp::InterpId;
 use crate::types::{Any, PyTypeInfo};
 use crate::{Error, Python, Result, ffi};
 
@@ -71,6 +72,8 @@ pub struct Borrowed<'a, 'py, T = Any> {
 /// ```
 pub struct Unbound<T = Any> {
     ptr: NonNull<ffi::PyObject>,
+    /// The interpreter the object belongs to.
+    interp: InterpId,
     _marker: PhantomData<T>,
 }
 
@@ -174,8 +177,10 @@ impl<'py, T> Object<'py, T> {
     /// Detaches from the GIL lifetime, to store or send elsewhere.
     #[inline(always)]
     pub fn unbind(self) -> Unbound<T> {
+        let interp = crate::raw::interp::current(self.py());
         Unbound {
             ptr: NonNull::new(self.into_ptr()).expect("non-null"),
+            interp,
             _marker: PhantomData,
         }
     }
@@ -380,17 +385,70 @@ impl<T> fmt::Debug for Borrowed<'_, '_, T> {
 
 impl<T> Unbound<T> {
     /// Uses the object with the GIL held.
+    ///
+    /// # Panics
+    /// When the object belongs to another interpreter than the one `py` is for (see
+    /// [`Unbound::try_bind`]).
     #[inline(always)]
-    pub fn bind<'a, 'py>(&'a self, _py: Python<'py>) -> Borrowed<'a, 'py, T> {
+    pub fn bind<'a, 'py>(&'a self, py: Python<'py>) -> Borrowed<'a, 'py, T> {
+        if let Err(e) = self.check_interp(py) {
+            panic!("{e}");
+        }
         Borrowed {
             ptr: self.ptr,
             _marker: PhantomData,
         }
     }
 
+    /// Uses the object with the GIL held, if it belongs to the interpreter `py` is for.
+    ///
+    /// # Errors
+    /// [`Error::WrongInterpreter`] when it was made in another interpreter (a
+    /// [subinterpreter](crate::subinterpreter) or the main one): objects never cross
+    /// interpreters; send Rust values instead.
+    ///
+    /// ```
+    /// # pyhost::initialize_once().unwrap();
+    /// let list = pyhost::with_gil(|py| Ok(pyhost::types::List::new(py).unbind()))?;
+    /// pyhost::with_gil(|py| Ok(assert_eq!(list.try_bind(py)?.len(), 0)))?;
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    #[inline(always)]
+    pub fn try_bind<'a, 'py>(&'a self, py: Python<'py>) -> Result<Borrowed<'a, 'py, T>> {
+        self.check_interp(py)?;
+        Ok(Borrowed {
+            ptr: self.ptr,
+            _marker: PhantomData,
+        })
+    }
+
+    #[inline(always)]
+    fn check_interp(&self, py: Python<'_>) -> Result<()> {
+        if self.interp.is_main() && !crate::raw::interp::subs_exist() {
+            return Ok(());
+        }
+        let here = crate::raw::interp::current(py);
+        if here == self.interp {
+            return Ok(());
+        }
+        Err(Error::WrongInterpreter {
+            message: format!(
+                "an object of interpreter {} used in interpreter {}: objects never cross \
+                 interpreters; send Rust values (IntoPython/FromPython, serde) instead",
+                self.interp.0, here.0
+            ),
+        })
+    }
+
     /// Converts back into a GIL-bound owned handle.
+    ///
+    /// # Panics
+    /// As [`Unbound::bind`].
     #[inline(always)]
     pub fn into_bound<'py>(self, py: Python<'py>) -> Object<'py, T> {
+        if let Err(e) = self.check_interp(py) {
+            panic!("{e}");
+        }
         let ptr = ManuallyDrop::new(self).ptr;
         // SAFETY: the reference moves from self; GIL held (token).
         unsafe { Object::from_owned_ptr(py, ptr) }
@@ -408,8 +466,10 @@ impl<T> Unbound<T> {
 
     /// An untyped handle.
     pub fn into_any(self) -> Unbound<Any> {
+        let this = ManuallyDrop::new(self);
         Unbound {
-            ptr: ManuallyDrop::new(self).ptr,
+            ptr: this.ptr,
+            interp: this.interp,
             _marker: PhantomData,
         }
     }
@@ -417,7 +477,7 @@ impl<T> Unbound<T> {
 
 impl<T> Drop for Unbound<T> {
     fn drop(&mut self) {
-        crate::raw::release_owned(self.ptr);
+        crate::raw::release_owned(self.ptr, self.interp);
     }
 }
 

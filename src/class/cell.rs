@@ -11,7 +11,7 @@ impl<'a, T: Class> ClassRef<'a, T> {
     /// # Errors
     /// A `TypeError` if `obj` is not a `T`, a `RuntimeError` if it is mutably borrowed.
     pub fn try_from_object(obj: Borrowed<'a, '_, Any>) -> Result<Self> {
-        raw_types::borrow(T::lazy_type().created(), obj)
+        raw_types::borrow(T::lazy_type().created(obj.py()), obj)
     }
 }
 
@@ -21,7 +21,7 @@ impl<'a, T: Class> ClassRefMut<'a, T> {
     /// # Errors
     /// A `TypeError` if `obj` is not a `T`, a `RuntimeError` if it is borrowed.
     pub fn try_from_object(obj: Borrowed<'a, '_, Any>) -> Result<Self> {
-        raw_types::borrow_mut(T::lazy_type().created(), obj)
+        raw_types::borrow_mut(T::lazy_type().created(obj.py()), obj)
     }
 }
 

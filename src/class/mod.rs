@@ -173,7 +173,9 @@ impl<T> ClassMethods<T> for &Collector<T> {
 
 /// Whether `obj` is an instance of `T`'s type.
 pub fn is_instance<T: Class>(obj: &Object<'_, Any>) -> bool {
-    T::lazy_type().created().is_some_and(|t| t.is_instance(obj))
+    T::lazy_type()
+        .created(obj.py())
+        .is_some_and(|t| t.is_instance(obj))
 }
 
 impl<'py, T: Class> Object<'py, T> {
@@ -182,7 +184,7 @@ impl<'py, T: Class> Object<'py, T> {
     /// # Errors
     /// What creating the type object or allocating raises.
     pub fn new(py: Python<'py>, value: T) -> Result<Object<'py, T>> {
-        T::lazy_type().class_type(py, None)?.instantiate(py, value)
+        T::lazy_type().class_type(py, None)?.instantiate(value)
     }
 
     /// Borrows the Rust value.

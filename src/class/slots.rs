@@ -96,7 +96,7 @@ impl<S: PySetter> SetterBody for S {
 impl<C: PyConstructor> ConstructorBody for C {
     type Instance = C::Class;
 
-    fn class_type(py: Python<'_>) -> Result<&'static ClassType<C::Class>> {
+    fn class_type(py: Python<'_>) -> Result<ClassType<'_, C::Class>> {
         <C::Class as Class>::lazy_type().class_type(py, None)
     }
 

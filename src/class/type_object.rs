@@ -1,16 +1,16 @@
-//! The type object of a class: created on first use, from the class's items.
+//! The type object of a class: created on first use in each interpreter, from the class's
+//! items.
 
 use std::ffi::CString;
-use std::sync::OnceLock;
 
 use super::Class;
-use crate::raw::types::{ClassSpec, ClassType};
+use crate::raw::types::{ClassSpec, ClassType, TypeCell};
 use crate::types::Type;
 use crate::{Error, Object, Python, Result};
 
-/// The type object of a class, created on first use and kept for the life of the process.
+/// The type objects of a class, one per interpreter, each created on first use there.
 pub struct LazyType<T> {
-    cell: OnceLock<ClassType<T>>,
+    cell: TypeCell<T>,
 }
 
 impl<T> Default for LazyType<T> {
@@ -23,20 +23,20 @@ impl<T> LazyType<T> {
     /// Not created yet.
     pub const fn new() -> Self {
         LazyType {
-            cell: OnceLock::new(),
+            cell: TypeCell::new(),
         }
-    }
-
-    /// The class type, if created.
-    pub(crate) fn created(&self) -> Option<&ClassType<T>> {
-        self.cell.get()
     }
 }
 
 impl<T: Class> LazyType<T> {
+    /// The class type of the current interpreter, if created.
+    pub(crate) fn created<'py>(&'py self, py: Python<'py>) -> Option<ClassType<'py, T>> {
+        self.cell.get(py)
+    }
+
     /// The type object, created now if needed.
     pub(crate) fn get_or_create<'py>(&'static self, py: Python<'py>) -> Result<Object<'py, Type>> {
-        self.class_type(py, None).map(|t| t.get(py))
+        self.class_type(py, None).map(ClassType::get)
     }
 
     /// As [`LazyType::get_or_create`]; a type created now is named after `module` (the one it
@@ -46,32 +46,28 @@ impl<T: Class> LazyType<T> {
         py: Python<'py>,
         module: Option<&str>,
     ) -> Result<Object<'py, Type>> {
-        self.class_type(py, module).map(|t| t.get(py))
+        self.class_type(py, module).map(ClassType::get)
     }
 
-    /// The class type, created now if needed.
+    /// The class type of the current interpreter, created now if needed.
     ///
     /// Creation runs Python code (allocation may trigger the garbage collector, which may
     /// switch threads), so it is not done under a lock: two threads may both create a type,
     /// and the first one stored wins. No instance of the losing type is ever made.
-    pub(crate) fn class_type(
+    pub(crate) fn class_type<'py>(
         &'static self,
-        py: Python<'_>,
+        py: Python<'py>,
         module: Option<&str>,
-    ) -> Result<&'static ClassType<T>> {
-        if let Some(t) = self.cell.get() {
-            return Ok(t);
-        }
-        let created = create_type::<T>(py, module)?;
-        let _ = self.cell.set(created);
-        Ok(self.cell.get().expect("set above"))
+    ) -> Result<ClassType<'py, T>> {
+        self.cell.get_or_create(py, || spec::<T>(module))
     }
 }
 
-/// Creates the heap type of `T`, named `module.Name`: the module the class declares, else
-/// `module` (the one it is being added to), else `builtins`. CPython 3.12+ warns
-/// (`DeprecationWarning`) about a type whose name has no module.
-fn create_type<T: Class>(py: Python<'_>, module: Option<&str>) -> Result<ClassType<T>> {
+/// The spec of `T`'s type, named `module.Name`: the module the class declares, else `module`
+/// (the one it is being added to), else `builtins`. CPython 3.12+ warns
+/// (`DeprecationWarning`) about a type whose name has no module. Built once per process: the
+/// strings are leaked, as the types of every interpreter point to them.
+fn spec<T: Class>(module: Option<&str>) -> Result<ClassSpec> {
     let items = T::items();
     let leak = |s: String| -> Result<&'static std::ffi::CStr> {
         let c =
@@ -83,7 +79,7 @@ fn create_type<T: Class>(py: Python<'_>, module: Option<&str>) -> Result<ClassTy
         Some((_, sig)) => format!("{}{sig}\n--\n\n{}", T::NAME, T::DOC),
         None => T::DOC.to_owned(),
     };
-    let spec = ClassSpec {
+    Ok(ClassSpec {
         name: leak(format!("{module}.{}", T::NAME))?,
         doc: if doc.is_empty() {
             None
@@ -95,6 +91,5 @@ fn create_type<T: Class>(py: Python<'_>, module: Option<&str>) -> Result<ClassTy
         new: items.new.map(|(slot, _)| slot),
         repr: items.repr,
         str: items.str,
-    };
-    ClassType::create(py, &spec)
+    })
 }

@@ -28,7 +28,19 @@ macro_rules! exception_types {
             pub fn to_object<'py>(&self, py: Python<'py>) -> Object<'py, Any> {
                 match self {
                     $(ExceptionType::$name => raw::exception_class!(py, $ptr),)*
-                    ExceptionType::Custom(c) => c.class.bind(py).to_owned(),
+                    // A class of another interpreter: the nearest class that exists here.
+                    ExceptionType::Custom(c) => match c.class.try_bind(py) {
+                        Ok(class) => class.to_owned(),
+                        Err(_) => raw::exception_class!(py, PyExc_Exception),
+                    },
+                }
+            }
+
+            /// The builtin exception class of this name, if there is one.
+            pub(crate) fn builtin_named(name: &str) -> Option<ExceptionType> {
+                match name {
+                    $(stringify!($name) => Some(ExceptionType::$name),)*
+                    _ => None,
                 }
             }
 

@@ -117,6 +117,26 @@ pub enum Error {
     },
     /// The executor was shut down.
     ExecutorClosed,
+    /// Interpreters were mixed up: an object of one interpreter used in another, or a thread
+    /// entering an interpreter while it holds another one's GIL. Objects never cross
+    /// interpreters; Rust values do.
+    WrongInterpreter {
+        /// What was attempted, and what to do instead.
+        message: String,
+    },
+    /// What was asked needs a newer CPython (subinterpreters with their own GIL need 3.12).
+    Unsupported {
+        /// What, and since which version.
+        message: String,
+    },
+    /// An extension module cannot be loaded in a subinterpreter (it uses single-phase
+    /// initialization, or says it does not support several interpreters).
+    RefusesSubinterpreters {
+        /// The module that refused (as imported).
+        module: String,
+        /// The `ImportError` CPython raised.
+        error: Box<PyErr>,
+    },
 }
 
 /// `Result` with [`Error`].
@@ -299,7 +319,10 @@ impl PyErr {
     pub fn is_instance(&self, py: Python<'_>, class: &ExceptionType) -> bool {
         let class = class.to_object(py);
         match &self.0.raise {
-            Raise::Object(v) => raw::exception_matches(&v.bind(py), &class),
+            Raise::Object(v) => match v.try_bind(py) {
+                Ok(v) => raw::exception_matches(&v, &class),
+                Err(_) => raw::exception_matches(&self.builtin_class().to_object(py), &class),
+            },
             Raise::Lazy(own) => raw::exception_matches(&own.to_object(py), &class),
         }
     }
@@ -354,16 +377,29 @@ impl PyErr {
     /// chain attached.
     pub fn to_object<'py>(&self, py: Python<'py>) -> Object<'py, Any> {
         match &self.0.raise {
-            Raise::Object(v) => v.bind(py).to_owned(),
-            Raise::Lazy(class) => {
-                let value = instantiate(py, class, &self.0.message);
-                if let Some((kind, cause)) = &self.0.cause {
-                    let c = cause.to_object(py);
-                    raw::exception_set_cause(&value, c, *kind == CauseKind::Cause);
-                }
-                value
-            }
+            Raise::Object(v) if v.try_bind(py).is_ok() => v.bind(py).to_owned(),
+            // Raised in another interpreter: a new exception of the same builtin class (or
+            // `Exception`), with the same message and cause chain.
+            Raise::Object(_) => self.remade(py, &self.builtin_class()),
+            Raise::Lazy(class) => self.remade(py, class),
         }
+    }
+
+    /// The builtin class of this exception's name, else `Exception`: what it becomes in
+    /// another interpreter than the one that raised it.
+    fn builtin_class(&self) -> ExceptionType {
+        let name = self.0.type_name.rsplit('.').next().unwrap_or_default();
+        ExceptionType::builtin_named(name).unwrap_or(ExceptionType::Exception)
+    }
+
+    /// A new exception of `class` with this one's message and cause chain.
+    fn remade<'py>(&self, py: Python<'py>, class: &ExceptionType) -> Object<'py, Any> {
+        let value = instantiate(py, class, &self.0.message);
+        if let Some((kind, cause)) = &self.0.cause {
+            let c = cause.to_object(py);
+            raw::exception_set_cause(&value, c, *kind == CauseKind::Cause);
+        }
+        value
     }
 
     /// Raises the exception in the interpreter (for a function returning to Python).
@@ -598,6 +634,16 @@ impl fmt::Display for Error {
                 write!(f, "the executor's queue is full ({capacity} calls waiting)")
             }
             Error::ExecutorClosed => f.write_str("the executor has been shut down"),
+            Error::WrongInterpreter { message } | Error::Unsupported { message } => {
+                f.write_str(message)
+            }
+            Error::RefusesSubinterpreters { module, error } => write!(
+                f,
+                "extension module '{module}' cannot be loaded in a subinterpreter ({}): run \
+                 the code that needs it in the main interpreter (an Executor without \
+                 subinterpreters, or `.on_refusal(Refusal::MainInterpreter)`)",
+                error.message()
+            ),
         }
     }
 }

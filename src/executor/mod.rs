@@ -32,7 +32,9 @@
 //! # Ok::<(), pyhost::Error>(())
 //! ```
 
+mod builder;
 mod call;
+mod place;
 mod supervisor;
 
 use std::collections::VecDeque;
@@ -42,10 +44,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+pub use builder::Builder;
 use call::{CANCELLED, Control, DONE, Phase, QUEUED, RUNNING, Slot, finish};
 pub use call::{Call, block_on};
+pub use place::Refusal;
+use place::{Place, Placement};
 
-use crate::{Error, Python, Result, raw, with_gil};
+use crate::{Error, Python, Result, raw};
 
 /// What [`Executor::shutdown`] does with calls that have not finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,99 +59,6 @@ pub enum ShutdownMode {
     Drain,
     /// Cancel queued calls ([`Error::Cancelled`]) and interrupt running ones.
     Cancel,
-}
-
-/// Configuration for [`Executor::builder`].
-#[derive(Debug, Clone)]
-#[must_use = "call .build() to start the workers"]
-pub struct Builder {
-    workers: usize,
-    queue_capacity: usize,
-    default_timeout: Option<Duration>,
-    grace: Duration,
-    name: String,
-    interruptible_sleep: bool,
-}
-
-impl Builder {
-    /// Number of worker threads (default 2).
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
-    /// Calls that may wait in the queue (default 1024). Beyond that, [`Executor::try_spawn`]
-    /// fails with [`Error::QueueFull`] and the other ways of submitting wait for room.
-    pub fn queue_capacity(mut self, n: usize) -> Self {
-        self.queue_capacity = n.max(1);
-        self
-    }
-
-    /// The deadline of calls submitted without one (default: none).
-    pub fn default_timeout(mut self, t: Duration) -> Self {
-        self.default_timeout = Some(t);
-        self
-    }
-
-    /// How long an interrupted call may take to stop before it is reported as stuck and its
-    /// worker replaced (default 2 s).
-    pub fn grace(mut self, t: Duration) -> Self {
-        self.grace = t;
-        self
-    }
-
-    /// The worker threads' name prefix (default `pyhost-worker`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Replace `time.sleep` with a version a deadline can interrupt (default true). On
-    /// threads that are not executor workers it behaves exactly like the original.
-    pub fn interruptible_sleep(mut self, on: bool) -> Self {
-        self.interruptible_sleep = on;
-        self
-    }
-
-    /// Starts the workers.
-    ///
-    /// # Errors
-    /// [`Error::NotInitialized`] or [`Error::Finalized`] when the interpreter is not running;
-    /// an error from installing the interruptible `time.sleep`.
-    pub fn build(self) -> Result<Executor> {
-        with_gil(|py| {
-            supervisor::interrupt_exception(py)?;
-            if self.interruptible_sleep {
-                supervisor::install_sleep(py)?;
-            }
-            Ok(())
-        })?;
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                jobs: VecDeque::new(),
-                closed: false,
-                space_wakers: Vec::new(),
-            }),
-            not_empty: Condvar::new(),
-            not_full: Condvar::new(),
-            capacity: self.queue_capacity,
-            workers: Mutex::new(Vec::new()),
-            stats: StatsInner::default(),
-            default_timeout: self.default_timeout,
-            grace: self.grace,
-            name: self.name,
-            supervisor: supervisor::Supervisor::new(),
-            worker_seq: AtomicUsize::new(0),
-        });
-        for _ in 0..self.workers {
-            shared.spawn_worker();
-        }
-        supervisor::start(&shared);
-        Ok(Executor {
-            shared,
-            shut_down: Arc::new(AtomicBool::new(false)),
-        })
-    }
 }
 
 /// A pool of threads dedicated to running Python. Cheap to clone (all clones share the pool);
@@ -182,6 +94,11 @@ pub struct Stats {
     pub gil_wait: Duration,
     /// Total time spent running calls.
     pub run_time: Duration,
+    /// Workers running in a subinterpreter of their own.
+    pub subinterpreters: usize,
+    /// Workers of a pool with subinterpreters that run in the main interpreter instead
+    /// ([`Refusal::MainInterpreter`]; [`Executor::refusal`] says why).
+    pub in_main_interpreter: usize,
 }
 
 #[derive(Default)]
@@ -220,6 +137,9 @@ pub(crate) struct Shared {
     name: String,
     supervisor: supervisor::Supervisor,
     worker_seq: AtomicUsize,
+    placement: Placement,
+    /// Why the first worker that fell back to the main interpreter did.
+    refusal: Mutex<Option<String>>,
 }
 
 /// One worker thread, as the supervisor sees it.
@@ -235,10 +155,20 @@ pub(crate) struct Worker {
     /// The thread ended.
     exited: Mutex<bool>,
     exited_cv: Condvar,
+    /// Runs code in the worker's subinterpreter from other threads (the interrupter).
+    #[cfg(py_3_12)]
+    remote: Mutex<Option<crate::raw::interp::Remote>>,
+    /// It runs in its own subinterpreter.
+    in_sub: AtomicBool,
+    /// It belongs to a pool with subinterpreters but runs in the main interpreter.
+    in_main: AtomicBool,
 }
 
+/// Where a new worker reports that it is ready (or why it is not).
+type Ready = Option<std::sync::mpsc::Sender<Result<()>>>;
+
 impl Shared {
-    fn spawn_worker(self: &Arc<Self>) {
+    fn spawn_worker(self: &Arc<Self>, ready: Ready) {
         let worker = Arc::new(Worker {
             ident: AtomicU64::new(0),
             current: Mutex::new(None),
@@ -246,6 +176,10 @@ impl Shared {
             retired: AtomicBool::new(false),
             exited: Mutex::new(false),
             exited_cv: Condvar::new(),
+            #[cfg(py_3_12)]
+            remote: Mutex::new(None),
+            in_sub: AtomicBool::new(false),
+            in_main: AtomicBool::new(false),
         });
         self.workers
             .lock()
@@ -255,7 +189,7 @@ impl Shared {
         let n = self.worker_seq.fetch_add(1, Ordering::Relaxed);
         let spawned = std::thread::Builder::new()
             .name(format!("{}-{n}", self.name))
-            .spawn(move || worker_loop(&shared, &worker));
+            .spawn(move || worker_loop(&shared, &worker, ready));
         if let Err(e) = spawned {
             eprintln!("pyhost: could not start an executor worker thread: {e}");
         }
@@ -358,6 +292,16 @@ impl Shared {
             workers_replaced: s.workers_replaced.load(Ordering::Relaxed),
             gil_wait: Duration::from_nanos(s.gil_wait_ns.load(Ordering::Relaxed)),
             run_time: Duration::from_nanos(s.run_ns.load(Ordering::Relaxed)),
+            subinterpreters: workers
+                .iter()
+                .filter(|w| w.in_sub.load(Ordering::Acquire))
+                .count(),
+            in_main_interpreter: workers
+                .iter()
+                .filter(|w| {
+                    w.in_main.load(Ordering::Acquire) && self.placement.subinterpreters.is_some()
+                })
+                .count(),
         }
     }
 }
@@ -367,15 +311,39 @@ thread_local! {
     static CURRENT_WORKER: std::cell::RefCell<Option<Arc<Worker>>> = const { std::cell::RefCell::new(None) };
 }
 
-fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>) {
+fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>, ready: Ready) {
     worker.ident.store(raw::thread_ident(), Ordering::Release);
     CURRENT_WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
-    while let Some(job) = shared.next_job(worker) {
-        run_job(shared, worker, job);
-        if worker.retired.load(Ordering::Acquire) {
-            break;
+    match Place::make(shared, worker) {
+        Ok(place) => {
+            worker
+                .in_sub
+                .store(!matches!(place, Place::Main), Ordering::Release);
+            if let Some(r) = ready {
+                let _ = r.send(Ok(()));
+            }
+            while let Some(job) = shared.next_job(worker) {
+                run_job(shared, worker, &place, job);
+                if worker.retired.load(Ordering::Acquire) {
+                    break;
+                }
+            }
+            #[cfg(py_3_12)]
+            worker
+                .remote
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            // The worker's subinterpreter, if it has one, ends here, with `place`.
         }
+        Err(e) => match ready {
+            Some(r) => {
+                let _ = r.send(Err(e));
+            }
+            None => eprintln!("pyhost: an executor worker could not start: {e}"),
+        },
     }
+    worker.in_sub.store(false, Ordering::Release);
     CURRENT_WORKER.with(|w| *w.borrow_mut() = None);
     // Delete this worker's thread state before saying it exited: the interpreter may be
     // finalized right after, and `threading` waits there for the state of a thread that
@@ -385,13 +353,13 @@ fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>) {
     worker.exited_cv.notify_all();
 }
 
-fn run_job(shared: &Shared, worker: &Worker, job: Job) {
+fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
     let Job { control, run } = job;
     if !control.transition(QUEUED, RUNNING) {
         return; // cancelled while queued: already resolved
     }
     let waited = Instant::now();
-    let outcome = with_gil(|py| {
+    let outcome = place.with_gil(|py| {
         let now = Instant::now();
         shared.stats.gil_wait_ns.fetch_add(
             now.duration_since(waited).as_nanos() as u64,
@@ -431,18 +399,6 @@ fn run_job(shared: &Shared, worker: &Worker, job: Job) {
 }
 
 impl Executor {
-    /// A builder with the defaults: 2 workers, a queue of 1024, no default deadline, 2 s grace.
-    pub fn builder() -> Builder {
-        Builder {
-            workers: 2,
-            queue_capacity: 1024,
-            default_timeout: None,
-            grace: Duration::from_secs(2),
-            name: "pyhost-worker".to_owned(),
-            interruptible_sleep: true,
-        }
-    }
-
     fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<Control>, Arc<Slot<T>>)
     where
         F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
@@ -605,6 +561,16 @@ impl Executor {
     /// The executor's counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// Why workers of this pool run in the main interpreter instead of their own
+    /// subinterpreter ([`Refusal::MainInterpreter`]), if any does.
+    pub fn refusal(&self) -> Option<String> {
+        self.shared
+            .refusal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Stops the executor: refuses new calls, drains or cancels the queued ones, interrupts

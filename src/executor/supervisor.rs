@@ -5,13 +5,14 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::call::{CANCELLED, Control, RUNNING, STUCK, TIMED_OUT};
 use super::{CURRENT_WORKER, Shared, Worker};
+use crate::raw::interp::PerInterp;
 use crate::types::{Any, Dict, Function, Tuple};
-use crate::{Borrowed, Error, Object, PyErr, Python, Result, Unbound, raw, with_gil};
+use crate::{Borrowed, Error, Object, PyErr, Python, Result, raw, with_gil};
 
 pub(crate) struct Supervisor {
     state: Mutex<SupState>,
@@ -145,7 +146,7 @@ fn give_up(shared: &Arc<Shared>, worker: &Arc<Worker>, control: &Arc<Control>) {
         .unwrap_or_else(|e| e.into_inner())
         .closed;
     if !closed {
-        shared.spawn_worker();
+        shared.spawn_worker(None);
         shared
             .stats
             .workers_replaced
@@ -156,47 +157,68 @@ fn give_up(shared: &Arc<Shared>, worker: &Arc<Worker>, control: &Arc<Control>) {
 }
 
 /// Raises `pyhost.CallInterrupted` in the worker's Python code and wakes an interruptible
-/// sleep. Runs on the interrupter thread.
-fn interrupt(worker: &Worker, control: &Arc<Control>) {
-    let _ = with_gil(|py| {
-        let exc = interrupt_exception(py)?;
-        let is_current = worker
-            .current
+/// sleep. Runs on the interrupter thread; for a worker in a subinterpreter, the exception is
+/// raised from that interpreter's helper thread (a thread can only reach the threads of the
+/// interpreter it runs in).
+fn interrupt(worker: &Arc<Worker>, control: &Arc<Control>) {
+    #[cfg(py_3_12)]
+    {
+        let remote = worker
+            .remote
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_some_and(|c| Arc::ptr_eq(c, control));
-        // The worker publishes and clears its current call with the GIL held, and we hold it
-        // now: if the call is still current, the exception lands in it and nowhere else.
-        if is_current {
-            raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), Some(&exc));
-            control.async_exc_sent.store(true, Ordering::Release);
+            .clone();
+        if let Some(remote) = remote {
+            let (w, c) = (worker.clone(), control.clone());
+            remote.run(move |py| {
+                let _ = raise_interruption(py, &w, &c);
+            });
+            wake(worker);
+            return;
         }
-        Ok(())
-    });
-    // Wake an interruptible sleep (it re-checks the call's state).
+    }
+    let _ = with_gil(|py| raise_interruption(py, worker, control));
+    wake(worker);
+}
+
+/// Raises `pyhost.CallInterrupted` in the worker, if `control` is still its current call.
+fn raise_interruption(py: Python<'_>, worker: &Worker, control: &Arc<Control>) -> Result<()> {
+    let exc = interrupt_exception(py)?;
+    let is_current = worker
+        .current
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .is_some_and(|c| Arc::ptr_eq(c, control));
+    // The worker publishes and clears its current call with its interpreter's GIL held, and
+    // we hold that GIL now: if the call is still current, the exception lands in it and
+    // nowhere else.
+    if is_current {
+        raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), Some(&exc));
+        control.async_exc_sent.store(true, Ordering::Release);
+    }
+    Ok(())
+}
+
+/// Wakes an interruptible sleep (it re-checks the call's state).
+fn wake(worker: &Worker) {
     let _guard = worker.current.lock().unwrap_or_else(|e| e.into_inner());
     worker.wake.notify_all();
 }
 
-static CALL_INTERRUPTED: OnceLock<Unbound<Any>> = OnceLock::new();
+static CALL_INTERRUPTED: PerInterp<Any> = PerInterp::new();
 
 /// `pyhost.CallInterrupted`, the exception raised in calls stopped by a deadline or a
 /// cancellation. It derives from `BaseException`, so `except Exception` does not swallow it.
 pub(crate) fn interrupt_exception(py: Python<'_>) -> Result<Object<'_, Any>> {
-    if CALL_INTERRUPTED.get().is_none() {
-        let class = raw::new_exception_class(
+    let class = CALL_INTERRUPTED.get_or_try_init(py, || {
+        raw::new_exception_class(
             &raw::exception_class!(py, PyExc_BaseException),
             c"pyhost.CallInterrupted",
             c"Raised in Python code whose call was stopped by its deadline or cancelled.",
-        )?;
-        let _ = CALL_INTERRUPTED.set(class.unbind());
-    }
-    Ok(CALL_INTERRUPTED
-        .get()
-        .expect("set above")
-        .bind(py)
-        .to_owned())
+        )
+    })?;
+    Ok(class.to_owned())
 }
 
 impl Worker {

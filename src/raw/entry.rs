@@ -6,16 +6,17 @@
 //! [`ConstructorBody`], [`InstanceBody`]) that the macro runtime (`crate::function`,
 //! `crate::class`) implements for its own, so that this layer depends on nothing above it.
 
+use super::interp::PerInterp;
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_int, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::NonNull;
-use std::sync::OnceLock;
 
-use super::runtime::{Nested, drain_pending_held};
+use super::deferred::drain_pending_held;
+use super::runtime::Nested;
 use super::types::ClassType;
 use crate::types::{Any, Callable, Dict, Module, Tuple, Type};
-use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi};
+use crate::{Borrowed, Error, Object, Python, Result, ffi};
 
 // ---------------------------------------------------------------------------------------------
 // The trampoline
@@ -91,27 +92,27 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-static PANIC_EXCEPTION: OnceLock<Unbound<Any>> = OnceLock::new();
+static PANIC_EXCEPTION: PerInterp<Any> = PerInterp::new();
 
-/// `pyhost.PanicException`, created on first use.
+/// `pyhost.PanicException`, created on first use (one per interpreter).
 pub fn panic_exception(py: Python<'_>) -> crate::ExceptionType {
-    let class = PANIC_EXCEPTION.get_or_init(|| {
-        super::objects::new_exception_class(
-            &super::objects::exception_class!(py, PyExc_BaseException),
-            c"pyhost.PanicException",
-            c"A Rust panic inside a function called from Python.",
-        )
-        .expect("creating pyhost.PanicException")
-        .unbind()
-    });
-    crate::ExceptionType::custom(&class.bind(py)).expect("PanicException is an exception class")
+    let class = PANIC_EXCEPTION
+        .get_or_try_init(py, || {
+            super::objects::new_exception_class(
+                &super::objects::exception_class!(py, PyExc_BaseException),
+                c"pyhost.PanicException",
+                c"A Rust panic inside a function called from Python.",
+            )
+        })
+        .expect("creating pyhost.PanicException");
+    crate::ExceptionType::custom(&class).expect("PanicException is an exception class")
 }
 
 /// Whether `value` is a `pyhost.PanicException`.
 pub(crate) fn is_panic_exception(value: &Object<'_, Any>) -> bool {
-    match PANIC_EXCEPTION.get() {
+    match PANIC_EXCEPTION.get(value.py()) {
         None => false,
-        Some(class) => super::objects::exception_matches(value, &class.bind(value.py())),
+        Some(class) => super::objects::exception_matches(value, &class),
     }
 }
 
@@ -277,7 +278,7 @@ pub(crate) trait InstanceBody: Send + 'static {
 pub(crate) trait ConstructorBody: 'static {
     type Instance: InstanceBody;
     /// The class's type object, created now if needed.
-    fn class_type(py: Python<'_>) -> Result<&'static ClassType<Self::Instance>>;
+    fn class_type(py: Python<'_>) -> Result<ClassType<'_, Self::Instance>>;
     /// Binds, converts and constructs.
     fn construct<'a, 'py>(py: Python<'py>, args: FastcallArgs<'a, 'py>) -> Result<Self::Instance>;
 }
@@ -520,7 +521,7 @@ pub(super) unsafe extern "C" fn module_free(module: *mut c_void) {
     // Called by CPython with the GIL held while deallocating a module of one of our
     // definitions; its state area holds a state slot, read out once here.
     // SAFETY: for the reasons above.
-    let state = unsafe { super::types::take_module_state(module.cast()) };
+    let state = unsafe { super::modules::take_module_state(module.cast()) };
     if state.is_some() {
         // GIL held (CPython is deallocating the module); the module is still a valid
         // object to name in a report.
@@ -529,12 +530,14 @@ pub(super) unsafe extern "C" fn module_free(module: *mut c_void) {
     }
 }
 
-/// The body of a `PyInit_<name>` function: `create` runs through the trampoline when the
-/// calling thread holds the GIL, as the import system's calls do; a call from anywhere else
-/// is refused (NULL, with a message on stderr) rather than trusted.
+/// The body of a `PyInit_<name>` function (multi-phase initialization): returns the
+/// definition, whose exec slot then fills each module object the import system creates from
+/// it, in whichever interpreter imports it. Only when the calling thread holds the GIL, as
+/// the import system's calls do; a call from anywhere else is refused (NULL, with a message
+/// on stderr) rather than trusted.
 pub(crate) fn module_init(
     name: &CStr,
-    create: impl for<'py> FnOnce(Python<'py>) -> Result<Object<'py, Module>>,
+    def: &'static super::modules::RawModuleDef,
 ) -> *mut ffi::PyObject {
     // SAFETY: these only read interpreter and thread globals.
     let ready = unsafe { ffi::Py_IsInitialized() != 0 && !current_thread_state().is_null() };
@@ -546,7 +549,32 @@ pub(crate) fn module_init(
         return std::ptr::null_mut();
     }
     // SAFETY: the GIL is held (checked above).
-    unsafe { trampoline(|py| create(py).map(Object::into_ptr)) }
+    unsafe { trampoline(|py| Ok(def.init(py))) }
+}
+
+/// What a module's exec slot runs: fills a module object created from its definition.
+pub(crate) trait ModuleExec: 'static {
+    fn exec(module: &Object<'_, Module>) -> Result<()>;
+}
+
+/// `Py_mod_exec` of the builtin definition of module `M`.
+unsafe extern "C" fn module_exec<M: ModuleExec>(module: *mut ffi::PyObject) -> c_int {
+    // CPython calls exec slots with the GIL held, passing a live module object of the
+    // definition.
+    // SAFETY: for the reasons above.
+    unsafe {
+        trampoline(|py| {
+            let m: Borrowed<'_, '_, Module> =
+                Borrowed::from_ptr(py, NonNull::new(module).ok_or_else(|| Error::fetch(py))?);
+            M::exec(&m.to_owned())?;
+            Ok(0)
+        })
+    }
+}
+
+/// The exec slot of module `M`, for its definition.
+pub(crate) fn module_exec_slot<M: ModuleExec>() -> *mut c_void {
+    module_exec::<M> as *mut c_void
 }
 
 /// The thread state attached to this thread (NULL when it does not hold the GIL), without

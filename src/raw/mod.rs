@@ -12,22 +12,26 @@
 //! | [`objects`] | type checks, the object protocol, calls, exceptions, imports, code |
 //! | [`builtins`] | `int`, `float`, `str`, `bytes`, `tuple`, `list`, `dict`, `set` |
 //! | [`runtime`] | the lifecycle, the GIL and thread states, `PyConfig`, asynchronous exceptions |
+//! | [`deferred`] | releases and thread-state deletions waiting for their interpreter's GIL |
 //! | [`entry`] | every way into Rust from C: the trampoline and the `extern "C"` entry points |
-//! | [`types`] | function definitions, class types and instances, module definitions and state |
+//! | [`types`] | function definitions, class types and instances |
+//! | [`modules`] | module definitions (run-time and multi-phase), module state, the inittab |
+//! | [`interp`] | which interpreter a thread runs in, values cached per interpreter, subinterpreters |
 //!
 //! The files of this folder and `object.rs` (the handle types) are the only ones of the crate
 //! with `unsafe` code.
 
 pub(crate) mod active;
 pub(crate) mod builtins;
+pub(crate) mod deferred;
 pub(crate) mod entry;
+pub(crate) mod interp;
+pub(crate) mod modules;
 pub(crate) mod objects;
 pub(crate) mod runtime;
 pub(crate) mod types;
 
 pub(crate) use builtins::*;
+pub(crate) use deferred::{pending_decrefs, pending_thread_states, release_owned};
 pub(crate) use objects::*;
-pub(crate) use runtime::{
-    gil_is_held, pending_decrefs, pending_thread_states, release_owned, release_thread_state,
-    with_gil, without_gil,
-};
+pub(crate) use runtime::{gil_is_held, release_thread_state, with_gil, without_gil};

@@ -11,12 +11,13 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::os::raw::c_char;
 use std::path::PathBuf;
-use std::ptr::{NonNull, null_mut};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ptr::null_mut;
+use std::sync::atomic::Ordering;
 
 use super::active;
 pub(crate) use super::active::{FINALIZED, FINALIZING, RUNNING, STARTING, STATE, UNINIT};
+use super::deferred::{DEAD_STATES, DeadState, MAINTENANCE, drain_pending};
+use super::interp::InterpId;
 use crate::{Error, Result, ffi};
 
 /// A token proving that the current thread holds the GIL.
@@ -122,6 +123,10 @@ pub(crate) fn without_gil<T: Send>(_py: Python<'_>, f: impl Send + FnOnce() -> T
 
 /// How an outermost acquisition got the GIL, and so how to give it back.
 enum Mode {
+    /// Restored the owning thread's state of a subinterpreter; release with
+    /// `PyEval_SaveThread`.
+    #[cfg(py_3_12)]
+    Sub,
     /// Restored this thread's kept state; release with `PyEval_SaveThread`.
     Kept,
     /// Python already has a thread state here that pyhost does not own; paired
@@ -154,9 +159,38 @@ impl Acquired {
         let mode = unsafe { take_gil() };
         GIL_COUNT.with(|c| c.set(1));
         // SAFETY: the GIL is held.
-        unsafe { drain_pending() };
+        unsafe { drain_pending(InterpId::MAIN) };
         Ok(Acquired {
             mode,
+            entry,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Takes the GIL of subinterpreter `id` through `tstate`, a state of it that is this
+    /// thread's to attach and is not attached now (see `raw::interp`). This thread holds no
+    /// GIL through pyhost.
+    #[cfg(py_3_12)]
+    pub(crate) fn acquire_sub(tstate: *mut ffi::PyThreadState, id: InterpId) -> Result<Acquired> {
+        let entry = active::enter();
+        let state = STATE.load(Ordering::SeqCst);
+        if state != RUNNING {
+            entry.exit();
+            return Err(match state {
+                UNINIT | STARTING => Error::NotInitialized,
+                _ => Error::Finalized,
+            });
+        }
+        // The interpreter is live: it ends only on its owner thread (not inside a scope of
+        // it) or at shutdown, which waits for this registered acquisition. `tstate` is
+        // this thread's to attach (caller).
+        // SAFETY: for the reasons above.
+        unsafe { ffi::PyEval_RestoreThread(tstate) };
+        GIL_COUNT.with(|c| c.set(1));
+        // SAFETY: the GIL of `id` is held.
+        unsafe { drain_pending(id) };
+        Ok(Acquired {
+            mode: Mode::Sub,
             entry,
             _not_send: PhantomData,
         })
@@ -195,7 +229,7 @@ impl Acquired {
         // the others and no new one can start in FINALIZING).
         // SAFETY: for the reasons above.
         let rc = unsafe {
-            drain_pending();
+            drain_pending(InterpId::MAIN);
             ffi::Py_FinalizeEx()
         };
         GIL_COUNT.with(|c| c.set(0));
@@ -213,6 +247,11 @@ impl Drop for Acquired {
     fn drop(&mut self) {
         GIL_COUNT.with(|c| c.set(0));
         match self.mode {
+            #[cfg(py_3_12)]
+            Mode::Sub => {
+                // SAFETY: this thread holds the subinterpreter's GIL through its state.
+                unsafe { ffi::PyEval_SaveThread() };
+            }
             Mode::Kept => {
                 // SAFETY: this thread holds the GIL through its kept state.
                 let saved = unsafe { ffi::PyEval_SaveThread() };
@@ -297,7 +336,7 @@ pub(crate) fn release_thread_state() -> bool {
     // `gstate`; releasing that last count clears and deletes the state and releases the GIL.
     // SAFETY: for the reasons above.
     unsafe {
-        drain_pending();
+        drain_pending(InterpId::MAIN);
         ffi::PyGILState_Release(gstate);
     }
     entry.exit();
@@ -397,105 +436,11 @@ impl Drop for GilGuard {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Deferred work: reference releases and thread-state deletions that need the GIL
-
-/// References released by threads that did not hold the GIL, applied at the next acquisition.
-static PENDING: Mutex<Vec<PendingPtr>> = Mutex::new(Vec::new());
-/// Thread states of exited threads, deleted at the next acquisition.
-static DEAD_STATES: Mutex<Vec<DeadState>> = Mutex::new(Vec::new());
-/// Set when either list has entries: one load on every outermost acquisition.
-static MAINTENANCE: AtomicBool = AtomicBool::new(false);
-
-struct PendingPtr(NonNull<ffi::PyObject>);
-// SAFETY: the pointer is only dereferenced (decref'd) with the GIL held.
-unsafe impl Send for PendingPtr {}
-
-struct DeadState(*mut ffi::PyThreadState);
-// SAFETY: the thread that owned the state has exited; the state is only touched again with the
-// GIL held, to clear and delete it.
-unsafe impl Send for DeadState {}
-
-/// Releases an owned reference: now when this thread holds the GIL, otherwise at the next
-/// acquisition by any thread. After finalization the reference is simply forgotten (the
-/// interpreter's memory is gone). Never blocks on the GIL.
-pub(crate) fn release_owned(ptr: NonNull<ffi::PyObject>) {
-    match STATE.load(Ordering::Acquire) {
-        FINALIZING | FINALIZED => {}
-        _ if gil_is_held() => {
-            // SAFETY: this thread holds the GIL and owns the reference.
-            unsafe { ffi::Py_DECREF(ptr.as_ptr()) }
-        }
-        _ => {
-            let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
-            pending.push(PendingPtr(ptr));
-            MAINTENANCE.store(true, Ordering::Release);
-        }
-    }
-}
-
-/// Applies the deferred releases and deletes the thread states of exited threads.
-///
-/// # Safety
-/// The GIL is held.
-#[inline]
-pub(crate) unsafe fn drain_pending() {
-    if !MAINTENANCE.load(Ordering::Acquire) {
-        return;
-    }
-    // SAFETY: forwarded to the caller.
-    unsafe { drain_pending_slow() }
-}
-
-#[cold]
-unsafe fn drain_pending_slow() {
-    if !MAINTENANCE.swap(false, Ordering::AcqRel) {
-        return;
-    }
-    let dead = std::mem::take(&mut *DEAD_STATES.lock().unwrap_or_else(|e| e.into_inner()));
-    for d in dead {
-        // From 3.12, deleting a state still marked as bound to its thread's `PyGILState` slot
-        // clears that slot of the *calling* thread (CPython assumes the owner deletes it), so
-        // this thread would lose its own `PyGILState_GetThisThreadState()` and a later
-        // `PyGILState_Release` would abort. The owner has exited and its slot is gone with it:
-        // mark the state unbound first.
-        #[cfg(py_3_12)]
-        // SAFETY: GIL held; the state is live until deleted below and no other thread uses it.
-        unsafe {
-            (*d.0)._status.set_bound_gilstate(0);
-        }
-        // GIL held (caller). The state belonged to a thread that has exited without
-        // holding the GIL; clearing it may run Python code (thread-local destructors) on this
-        // thread, which is allowed with the GIL held, and a cleared state may be deleted from
-        // any thread.
-        // SAFETY: for the reasons above.
-        unsafe {
-            ffi::PyThreadState_Clear(d.0);
-            ffi::PyThreadState_Delete(d.0);
-        }
-    }
-    let taken = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
-    for p in taken {
-        // SAFETY: GIL held (caller); each pointer is an owned reference queued once.
-        unsafe { ffi::Py_DECREF(p.0.as_ptr()) };
-    }
-}
-
-/// Applies the deferred work now: `py` proves the GIL is held.
-#[inline]
-pub(crate) fn drain_pending_held(_py: Python<'_>) {
-    // SAFETY: the token proves the GIL is held.
-    unsafe { drain_pending() }
-}
-
-/// How many releases are waiting for the GIL.
-pub(crate) fn pending_decrefs() -> usize {
-    PENDING.lock().map(|p| p.len()).unwrap_or(0)
-}
-
-/// How many thread states of exited threads wait to be deleted.
-pub(crate) fn pending_thread_states() -> usize {
-    DEAD_STATES.lock().map(|p| p.len()).unwrap_or(0)
+/// Sets this thread's GIL scope count (the ending of a subinterpreter holds its GIL without a
+/// guard).
+#[cfg(py_3_12)]
+pub(crate) fn enter_count(n: usize) {
+    GIL_COUNT.with(|c| c.set(n));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -610,6 +555,8 @@ impl Config {
         std::mem::forget(starting);
         // SAFETY: initialization just succeeded on this thread, which holds the GIL.
         let tstate = unsafe { ffi::PyThreadState_Get() };
+        // SAFETY: as above.
+        super::interp::note_main(unsafe { Python::assume_gil_acquired() });
         // The initializing thread's state belongs to finalization: kept, not owned.
         KEPT.with(|k| {
             k.tstate.set(tstate);
@@ -701,7 +648,7 @@ fn cstring(s: &str) -> Result<CString> {
 }
 
 /// Turns a failed `PyStatus` into [`Error::Init`].
-fn check_status(status: ffi::PyStatus) -> Result<()> {
+pub(crate) fn check_status(status: ffi::PyStatus) -> Result<()> {
     // SAFETY: the status was returned by CPython; its strings are static or NULL.
     unsafe {
         if ffi::PyStatus_Exception(status) == 0 {

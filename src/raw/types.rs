@@ -5,7 +5,7 @@
 //! calls through them is always a pyhost trampoline, and a class type is made only from the
 //! layout of its Rust value ([`ClassType`]), so an instance it allocates always holds one.
 
-use std::any::{Any as StdAny, TypeId};
+use std::any::TypeId;
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::CStr;
 use std::marker::PhantomData;
@@ -13,12 +13,13 @@ use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::os::raw::{c_int, c_void};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use super::entry::{self, Body, ConstructorBody, InstanceBody, SetterBody, UnaryBody};
+use super::interp::PerInterp;
 use super::objects::owned;
 use crate::types::{Any, Callable, Module, Type};
-use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi};
+use crate::{Borrowed, Error, Object, Python, Result, ffi};
 
 // ---------------------------------------------------------------------------------------------
 // Functions
@@ -236,97 +237,179 @@ struct ClassObject<T> {
     value: UnsafeCell<ManuallyDrop<T>>,
 }
 
-/// The type object of a Rust class holding a `T`. Made only by [`ClassType::create`] from
-/// `T`'s layout, so each of its instances (it has no subclasses: the type is not a base type)
-/// holds an initialized `T`.
-pub(crate) struct ClassType<T> {
-    ty: Unbound<Type>,
+/// The type objects of a Rust class holding a `T`, one per interpreter, all made from the
+/// same slots (prepared once, so the tables each type points to are leaked once per process).
+pub(crate) struct TypeCell<T> {
+    types: PerInterp<Type>,
+    prepared: OnceLock<Prepared>,
     _value: PhantomData<fn() -> T>,
 }
 
-impl<T: InstanceBody> ClassType<T> {
-    /// Creates the heap type of `T` from `spec`.
-    pub(crate) fn create(py: Python<'_>, spec: &ClassSpec) -> Result<ClassType<T>> {
-        const {
-            assert!(
-                std::mem::align_of::<ClassObject<T>>() <= 16,
-                "a #[pyhost::class] type cannot need an alignment above 16 bytes"
-            );
-        }
-        let mut slots: Vec<ffi::PyType_Slot> = Vec::new();
-        let mut slot = |id: u32, p: *mut c_void| {
-            slots.push(ffi::PyType_Slot {
-                slot: id as c_int,
-                pfunc: p,
-            })
-        };
-        slot(ffi::Py_tp_dealloc, entry::dealloc_slot::<T>());
-        slot(
-            ffi::Py_tp_new,
-            spec.new.map_or(entry::no_new_slot::<T>(), |s| s.0),
-        );
-        if let Some(d) = spec.doc {
-            slot(ffi::Py_tp_doc, d.as_ptr().cast_mut().cast());
-        }
-        if !spec.methods.is_empty() {
-            let defs = spec.methods.iter().map(|f| f.def);
-            slot(ffi::Py_tp_methods, leak_table(defs).cast());
-        }
-        if !spec.getset.is_empty() {
-            let defs = spec.getset.iter().map(GetSetDef::raw);
-            slot(ffi::Py_tp_getset, leak_table(defs).cast());
-        }
-        if let Some(r) = spec.repr {
-            slot(ffi::Py_tp_repr, r.0);
-        }
-        if let Some(s) = spec.str {
-            slot(ffi::Py_tp_str, s.0);
-        }
-        slot(0, std::ptr::null_mut());
+/// The `PyType_Spec` of a class, built once.
+struct Prepared {
+    name: &'static CStr,
+    #[cfg_attr(py_3_10, allow(dead_code))]
+    doc: Option<&'static CStr>,
+    slots: Vec<ffi::PyType_Slot>,
+}
 
-        let mut raw_spec = ffi::PyType_Spec {
-            name: spec.name.as_ptr(),
-            basicsize: std::mem::size_of::<ClassObject<T>>() as c_int,
-            itemsize: 0,
-            flags: ffi::Py_TPFLAGS_DEFAULT as _,
-            slots: slots.as_mut_ptr(),
-        };
-        // GIL held (token). The spec and its slots are complete and every slot is one of
-        // pyhost's entry points; the name and the method and property tables, which the type
-        // keeps pointing to, are 'static; the doc is copied. The result is checked.
-        // SAFETY: for the reasons above.
-        let ty: Object<'_, Type> = unsafe { owned(py, ffi::PyType_FromSpec(&mut raw_spec)) }?;
-        #[cfg(not(py_3_10))]
-        if let Some(d) = spec.doc {
-            keep_signature_in_doc(&ty, d);
+// SAFETY: the slots point to 'static entry points, strings and tables that are never
+// written after they are built.
+unsafe impl Send for Prepared {}
+// SAFETY: as above.
+unsafe impl Sync for Prepared {}
+
+impl<T> TypeCell<T> {
+    pub(crate) const fn new() -> Self {
+        TypeCell {
+            types: PerInterp::new(),
+            prepared: OnceLock::new(),
+            _value: PhantomData,
         }
-        Ok(ClassType {
-            ty: ty.unbind(),
+    }
+}
+
+impl<T: InstanceBody> TypeCell<T> {
+    /// The type of the current interpreter, if created.
+    #[inline]
+    pub(crate) fn get<'py>(&'py self, py: Python<'py>) -> Option<ClassType<'py, T>> {
+        self.types.get(py).map(|ty| ClassType {
+            ty,
             _value: PhantomData,
         })
     }
 
+    /// The type of the current interpreter, created now if needed from the spec `spec`
+    /// builds (on the first creation in the process only).
+    pub(crate) fn get_or_create<'py>(
+        &'py self,
+        py: Python<'py>,
+        spec: impl FnOnce() -> Result<ClassSpec>,
+    ) -> Result<ClassType<'py, T>> {
+        let ty = self.types.get_or_try_init(py, || {
+            let prepared = match self.prepared.get() {
+                Some(p) => p,
+                None => {
+                    let p = prepare::<T>(&spec()?);
+                    let _ = self.prepared.set(p);
+                    self.prepared.get().expect("set above")
+                }
+            };
+            create_type::<T>(py, prepared)
+        })?;
+        Ok(ClassType {
+            ty,
+            _value: PhantomData,
+        })
+    }
+}
+
+/// The slots of `T`'s type.
+fn prepare<T: InstanceBody>(spec: &ClassSpec) -> Prepared {
+    const {
+        assert!(
+            std::mem::align_of::<ClassObject<T>>() <= 16,
+            "a #[pyhost::class] type cannot need an alignment above 16 bytes"
+        );
+    }
+    let mut slots: Vec<ffi::PyType_Slot> = Vec::new();
+    let mut slot = |id: u32, p: *mut c_void| {
+        slots.push(ffi::PyType_Slot {
+            slot: id as c_int,
+            pfunc: p,
+        })
+    };
+    slot(ffi::Py_tp_dealloc, entry::dealloc_slot::<T>());
+    slot(
+        ffi::Py_tp_new,
+        spec.new.map_or(entry::no_new_slot::<T>(), |s| s.0),
+    );
+    if let Some(d) = spec.doc {
+        slot(ffi::Py_tp_doc, d.as_ptr().cast_mut().cast());
+    }
+    if !spec.methods.is_empty() {
+        let defs = spec.methods.iter().map(|f| f.def);
+        slot(ffi::Py_tp_methods, leak_table(defs).cast());
+    }
+    if !spec.getset.is_empty() {
+        let defs = spec.getset.iter().map(GetSetDef::raw);
+        slot(ffi::Py_tp_getset, leak_table(defs).cast());
+    }
+    if let Some(r) = spec.repr {
+        slot(ffi::Py_tp_repr, r.0);
+    }
+    if let Some(s) = spec.str {
+        slot(ffi::Py_tp_str, s.0);
+    }
+    slot(0, std::ptr::null_mut());
+    Prepared {
+        name: spec.name,
+        doc: spec.doc,
+        slots,
+    }
+}
+
+/// Creates a heap type of instances of `ClassObject<T>`'s layout (the layout of the `T` the
+/// slots were prepared for: a `TypeCell<T>` calls this).
+fn create_type<'py, T>(py: Python<'py>, prepared: &Prepared) -> Result<Object<'py, Type>> {
+    let mut slots = prepared.slots.clone();
+    let mut raw_spec = ffi::PyType_Spec {
+        name: prepared.name.as_ptr(),
+        basicsize: std::mem::size_of::<ClassObject<T>>() as c_int,
+        itemsize: 0,
+        flags: ffi::Py_TPFLAGS_DEFAULT as _,
+        slots: slots.as_mut_ptr(),
+    };
+    // GIL held (token). The spec and its slots are complete and every slot is one of
+    // pyhost's entry points; the name and the method and property tables, which the type
+    // keeps pointing to, are 'static; the doc is copied. The result is checked.
+    // SAFETY: for the reasons above.
+    let ty: Object<'_, Type> = unsafe { owned(py, ffi::PyType_FromSpec(&mut raw_spec)) }?;
+    #[cfg(not(py_3_10))]
+    if let Some(d) = prepared.doc {
+        keep_signature_in_doc(&ty, d);
+    }
+    Ok(ty)
+}
+
+/// A class's type object in one interpreter: made only by a [`TypeCell<T>`], so from `T`'s
+/// layout, and each of its instances (it has no subclasses: the type is not a base type)
+/// holds an initialized `T`.
+pub(crate) struct ClassType<'py, T> {
+    ty: Borrowed<'py, 'py, Type>,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ClassType<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for ClassType<'_, T> {}
+
+impl<'py, T: InstanceBody> ClassType<'py, T> {
     /// The type object.
-    pub(crate) fn get<'py>(&self, py: Python<'py>) -> Object<'py, Type> {
-        self.ty.bind(py).to_owned()
+    pub(crate) fn get(self) -> Object<'py, Type> {
+        self.ty.to_owned()
     }
 
     /// Whether `obj` is an instance of this type.
     #[inline]
-    pub(crate) fn is_instance(&self, obj: &Object<'_, Any>) -> bool {
+    pub(crate) fn is_instance(self, obj: &Object<'_, Any>) -> bool {
         // SAFETY: live object and type, GIL held (the handle proves it).
         unsafe { ffi::PyObject_TypeCheck(obj.as_ptr(), self.ty.as_ptr().cast()) }
     }
 
     /// A new instance owning `value`.
-    pub(crate) fn instantiate<'py>(&self, py: Python<'py>, value: T) -> Result<Object<'py, T>> {
-        self.instantiate_as(self.ty.bind(py), value)
+    pub(crate) fn instantiate(self, value: T) -> Result<Object<'py, T>> {
+        self.instantiate_as(self.ty, value)
     }
 
     /// A new instance of `subtype` owning `value`: `tp_new` is called with the type being
     /// instantiated, which must be this one (or a subtype, were there any).
-    pub(crate) fn instantiate_as<'py>(
-        &self,
+    pub(crate) fn instantiate_as(
+        self,
         subtype: Borrowed<'_, 'py, Type>,
         value: T,
     ) -> Result<Object<'py, T>> {
@@ -423,7 +506,7 @@ pub struct ClassRefMut<'a, T> {
 
 /// The instance inside `obj`, when `ty` exists and `obj` is one of its instances.
 fn instance<T: InstanceBody>(
-    ty: Option<&ClassType<T>>,
+    ty: Option<ClassType<'_, T>>,
     obj: Borrowed<'_, '_, Any>,
 ) -> Result<NonNull<ClassObject<T>>> {
     match ty {
@@ -452,7 +535,7 @@ unsafe fn flag<'a, T>(obj: NonNull<ClassObject<T>>) -> &'a Cell<isize> {
 /// # Errors
 /// A `TypeError` if `obj` is not an instance, a `RuntimeError` if it is mutably borrowed.
 pub(crate) fn borrow<'a, T: InstanceBody>(
-    ty: Option<&ClassType<T>>,
+    ty: Option<ClassType<'_, T>>,
     obj: Borrowed<'a, '_, Any>,
 ) -> Result<ClassRef<'a, T>> {
     let p = instance(ty, obj)?;
@@ -474,7 +557,7 @@ pub(crate) fn borrow<'a, T: InstanceBody>(
 /// # Errors
 /// A `TypeError` if `obj` is not an instance, a `RuntimeError` if it is borrowed.
 pub(crate) fn borrow_mut<'a, T: InstanceBody>(
-    ty: Option<&ClassType<T>>,
+    ty: Option<ClassType<'_, T>>,
     obj: Borrowed<'a, '_, Any>,
 ) -> Result<ClassRefMut<'a, T>> {
     let p = instance(ty, obj)?;
@@ -550,145 +633,4 @@ impl<T> Drop for ClassRefMut<'_, T> {
         // SAFETY: as for ClassRef.
         unsafe { flag(self.obj) }.set(0);
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Modules
-
-/// The host state stored in a module instance (shared by the builtin instances of a module).
-pub(crate) type StateSlot = Option<Arc<dyn StdAny + Send + Sync>>;
-
-/// The C definition of a module (`PyModuleDef`), whose instances hold a [`StateSlot`].
-pub(crate) struct RawModuleDef(UnsafeCell<ffi::PyModuleDef>);
-
-// SAFETY: CPython reads and updates the definition (m_index, m_copy) only with the GIL held,
-// which serializes every access; Rust never touches it after building it.
-unsafe impl Send for RawModuleDef {}
-// SAFETY: as above.
-unsafe impl Sync for RawModuleDef {}
-
-/// `PYTHON_API_VERSION`, unchanged since Python 2.
-const PYTHON_API_VERSION: c_int = 1013;
-
-impl RawModuleDef {
-    /// The definition of module `name` (`doc` may be empty).
-    pub(crate) fn new(name: &'static CStr, doc: &'static CStr) -> RawModuleDef {
-        // PyModuleDef is a C struct for which all-zero is a valid (empty) value; the
-        // header is PyModuleDef_HEAD_INIT but for the reference count, set to 1 below as that
-        // macro does.
-        // SAFETY: for the reasons above.
-        let mut def: ffi::PyModuleDef = unsafe { std::mem::zeroed() };
-        def.m_name = name.as_ptr();
-        def.m_doc = if doc.is_empty() {
-            std::ptr::null()
-        } else {
-            doc.as_ptr()
-        };
-        def.m_size = std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t;
-        def.m_free = Some(entry::module_free);
-        let raw = RawModuleDef(UnsafeCell::new(def));
-        // The header is a plain PyObject; no other reference exists yet. A definition
-        // is never deallocated, so one reference keeps it alive for good.
-        // SAFETY: for the reasons above.
-        unsafe { ffi::Py_INCREF(raw.0.get().cast()) };
-        raw
-    }
-
-    /// A new module of this definition holding `state`.
-    pub(crate) fn create<'py>(
-        &'static self,
-        py: Python<'py>,
-        state: StateSlot,
-    ) -> Result<Object<'py, Module>> {
-        // SAFETY: GIL held (token); a complete, 'static definition; the result is checked.
-        let module: Object<'py, Module> = unsafe {
-            super::objects::owned(py, ffi::PyModule_Create2(self.0.get(), PYTHON_API_VERSION))
-        }?;
-        // A module of this definition, whose state area holds one zeroed (None)
-        // StateSlot, written once here before anything can read it.
-        // SAFETY: for the reasons above.
-        unsafe {
-            let area = ffi::PyModule_GetState(module.as_ptr()).cast::<StateSlot>();
-            if area.is_null() {
-                return Err(Error::fetch(py));
-            }
-            area.write(state);
-        }
-        Ok(module)
-    }
-}
-
-/// Takes the state out of a module being deallocated (`m_free`).
-///
-/// # Safety
-/// `module` is a module of a [`RawModuleDef`] being deallocated, with the GIL held.
-pub(crate) unsafe fn take_module_state(module: *mut ffi::PyObject) -> StateSlot {
-    // The state area holds a StateSlot (None when creation failed before it was
-    // written, the area being zeroed) (caller). PyModule_GetState sets no error for a module.
-    // SAFETY: for the reasons above.
-    unsafe {
-        let area = ffi::PyModule_GetState(module).cast::<StateSlot>();
-        if area.is_null() {
-            return None;
-        }
-        area.replace(None)
-    }
-}
-
-/// The host state of `module`, when it is a module of a pyhost definition.
-pub(crate) fn state_of<'a>(
-    module: Borrowed<'a, '_, Any>,
-) -> Option<&'a (dyn StdAny + Send + Sync)> {
-    let py = module.py();
-    let p = module.as_ptr();
-    // A live object, GIL held (handle). Only modules created from one of our
-    // definitions (told apart by their m_free) have a StateSlot in their state area,
-    // initialized at creation and alive as long as the module, which outlives the borrow 'a.
-    // SAFETY: for the reasons above.
-    unsafe {
-        if !ffi::PyModule_Check(p) {
-            return None;
-        }
-        let def = ffi::PyModule_GetDef(p);
-        if def.is_null() {
-            super::objects::err_clear(py);
-            return None;
-        }
-        // Our definitions are the ones freeing their state with `module_free`. Were the
-        // compiler to give that function two addresses, this would fail closed (no state
-        // found, a clear error), never open.
-        let ours = (*def).m_size == std::mem::size_of::<StateSlot>() as ffi::Py_ssize_t
-            && (*def).m_free.is_some_and(|f| {
-                std::ptr::fn_addr_eq(f, entry::module_free as unsafe extern "C" fn(*mut c_void))
-            });
-        if !ours {
-            return None;
-        }
-        let area = ffi::PyModule_GetState(p).cast::<StateSlot>();
-        if area.is_null() {
-            super::objects::err_clear(py);
-            return None;
-        }
-        (*area).as_deref()
-    }
-}
-
-/// The signature of a builtin module's init function (`PyInit_<name>`).
-pub type ModuleInit = unsafe extern "C" fn() -> *mut ffi::PyObject;
-
-/// Registers a builtin module (before initialization, as CPython requires).
-pub(crate) fn append_inittab(name: &'static CStr, init: ModuleInit) -> Result<()> {
-    // SAFETY: no precondition.
-    if unsafe { ffi::Py_IsInitialized() } != 0 {
-        return Err(Error::Init {
-            message: format!("builtin module {name:?} registered after initialization"),
-        });
-    }
-    // SAFETY: not initialized (checked); the inittab keeps the 'static name pointer.
-    if unsafe { ffi::PyImport_AppendInittab(name.as_ptr(), Some(init)) } != 0 {
-        return Err(Error::Init {
-            message: format!("could not register builtin module {name:?}"),
-        });
-    }
-    Ok(())
 }

@@ -1,10 +1,10 @@
 //! What every object can do: attributes, calls, items, iteration, comparison, `repr`/`str`.
 
-use std::sync::OnceLock;
+use crate::raw::interp::PerInterp;
 
 use super::{Any, Dict, PyTypeInfo, Str, Type};
 use crate::conversion::{IntoArgs, IntoPython};
-use crate::{Borrowed, Error, Object, Python, Result, Unbound, ffi, raw};
+use crate::{Borrowed, Error, Object, Python, Result, ffi, raw};
 
 /// An attribute or method name: a `&str`, or an existing `str` object (an [`Interned`] one
 /// avoids creating a string on every call).
@@ -79,7 +79,7 @@ impl<'py> AttrName<'py> for Borrowed<'_, 'py, Str> {
 /// ```
 pub struct Interned {
     text: &'static str,
-    cell: OnceLock<Unbound<Str>>,
+    cell: PerInterp<Str>,
 }
 
 impl Interned {
@@ -87,21 +87,18 @@ impl Interned {
     pub const fn new(text: &'static str) -> Interned {
         Interned {
             text,
-            cell: OnceLock::new(),
+            cell: PerInterp::new(),
         }
     }
 
-    /// The interned string.
+    /// The interned string (one per interpreter).
     ///
     /// # Panics
     /// If Python cannot allocate the string (out of memory).
     pub fn get<'a, 'py>(&'a self, py: Python<'py>) -> Borrowed<'a, 'py, Str> {
         self.cell
-            .get_or_init(|| {
-                let s = Str::new(py, self.text).expect("interning a short string");
-                raw::intern(s).unbind()
-            })
-            .bind(py)
+            .get_or_try_init(py, || Ok(raw::intern(Str::new(py, self.text)?)))
+            .expect("interning a short string")
     }
 }
 

@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 
 /// The files of `src/` that may hold `unsafe` code and call libpython: the handles and the
 /// raw layer.
-pub const UNSAFE_FILES: [&str; 6] = [
+pub const UNSAFE_FILES: [&str; 9] = [
     "src/object.rs",
     "src/raw/builtins.rs",
+    "src/raw/deferred.rs",
     "src/raw/entry.rs",
+    "src/raw/interp.rs",
+    "src/raw/modules.rs",
     "src/raw/objects.rs",
     "src/raw/runtime.rs",
     "src/raw/types.rs",
