@@ -43,7 +43,7 @@ pub type Body = Box<dyn FnMut(u64) -> Duration>;
 
 /// One workload (or sub-case): its implementations, one per column that applies.
 pub struct Workload {
-    /// `w1` … `w8`, with a letter for sub-cases.
+    /// `w1` … `w9`, with a letter for sub-cases.
     pub id: &'static str,
     /// What one operation is, for the table.
     pub title: &'static str,

@@ -1,4 +1,4 @@
-//! The workloads w1 … w8, each as one [`Workload`] with a body per column.
+//! The workloads w1 … w9, each as one [`Workload`] with a body per column.
 //!
 //! All columns share the Python objects made in [`Shared::new`] and the one interpreter pyhost
 //! started. On the main thread each batch takes the GIL the way its column normally does
@@ -7,6 +7,7 @@
 
 mod calls;
 mod conversions;
+mod parallel;
 mod threads;
 
 use std::ptr::NonNull;
@@ -24,6 +25,7 @@ use crate::raw::{self, Ptr};
 
 use calls::{w1, w2, w3, w4};
 use conversions::{w6a, w6b, w6c};
+use parallel::{w9a, w9b, w9c, w9d};
 use threads::{w5, w7, w8};
 
 /// Set in callgrind mode once warm-up is over: batches then run through
@@ -282,8 +284,8 @@ pub(super) fn raw_here(mut op: impl FnMut() + 'static) -> Body {
 }
 
 /// The workload ids, in order.
-pub const IDS: [&str; 10] = [
-    "w1", "w2", "w3", "w4", "w5", "w6a", "w6b", "w6c", "w7", "w8",
+pub const IDS: [&str; 14] = [
+    "w1", "w2", "w3", "w4", "w5", "w6a", "w6b", "w6c", "w7", "w8", "w9a", "w9b", "w9c", "w9d",
 ];
 
 /// Sizes that `--quick` may shrink.
@@ -308,6 +310,10 @@ pub fn build(id: &str, s: &Shared, sizes: Sizes) -> Option<Workload> {
         "w6c" => w6c(),
         "w7" => w7(s, sizes.contention_calls),
         "w8" => w8(s, sizes.tasks),
+        "w9a" => w9a(),
+        "w9b" => w9b(s),
+        "w9c" => w9c(),
+        "w9d" => w9d(s),
         _ => return None,
     })
 }

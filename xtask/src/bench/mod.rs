@@ -213,6 +213,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     println!();
     print!("{}", util::table(&table_rows(&rows)));
+    for (id, c) in report::cross_checks(&rows) {
+        println!(
+            "{id}: {} {} (is {})",
+            c.what,
+            if c.met { "met" } else { "MISSED" },
+            c.measured
+        );
+    }
     if !counts.is_empty() {
         println!("\nInstructions per operation (callgrind):");
         print!("{}", util::table(&table_rows(&counts)));

@@ -55,8 +55,35 @@ pub fn targets(id: &str) -> Targets {
             pyo3_speedup: Some(5.0),
             ..none
         },
+        "w9a" => Targets {
+            raw_max: Some(1.05),
+            ..none
+        },
         _ => none,
     }
+}
+
+/// Targets that compare two rows: `(row, what, measured, met)`. The own-GIL pool (w9a) must
+/// be at least 1.8 times as fast as the same work on one GIL (w9b) on two cores.
+pub fn cross_checks(rows: &[Row]) -> Vec<(String, Check)> {
+    let pyhost = |id: &str| {
+        rows.iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.get("pyhost"))
+    };
+    let mut out = Vec::new();
+    if let (Some(own), Some(one)) = (pyhost("w9a"), pyhost("w9b")) {
+        let r = one / own;
+        out.push((
+            "w9a".to_owned(),
+            Check {
+                what: "w9b/w9a (one GIL / own GIL, pyhost) >= 1.80".to_owned(),
+                measured: format!("{r:.2}"),
+                met: r >= 1.8,
+            },
+        ));
+    }
+    out
 }
 
 /// One checked target: its text, the measured value, and whether it is met.
@@ -345,17 +372,18 @@ pub fn benchmarks_md(
     s.push_str(&markdown_table(&table_rows(rows)));
     s.push_str("\n## Targets (pyhost column)\n\n");
     let mut all_met = true;
-    for r in rows {
-        for c in check(r) {
-            all_met &= c.met;
-            s.push_str(&format!(
-                "- {} {}: {} (measured {})\n",
-                r.id,
-                c.what,
-                if c.met { "met" } else { "**missed**" },
-                c.measured
-            ));
-        }
+    let per_row = rows
+        .iter()
+        .flat_map(|r| check(r).into_iter().map(|c| (r.id.clone(), c)));
+    for (id, c) in per_row.chain(cross_checks(rows)) {
+        all_met &= c.met;
+        s.push_str(&format!(
+            "- {} {}: {} (measured {})\n",
+            id,
+            c.what,
+            if c.met { "met" } else { "**missed**" },
+            c.measured
+        ));
     }
     if all_met {
         s.push_str("\nEvery target is met.\n");
@@ -408,4 +436,14 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
 - w7: two fresh threads each making the calls of w1, taking the GIL for each call.
 - w8: tokio tasks each running one short Python call: pyhost's `Executor::spawn` (2 pinned
   workers); raw and PyO3 use `spawn_blocking` plus `PyGILState_Ensure` or `Python::attach`.
+- w9a: CPU-bound pure Python (`sum(i * i for i in range(150_000))`, about 10 ms), 4 calls
+  spread over 2 workers that each have a subinterpreter with its own GIL (CPython 3.12+):
+  pyhost's `Executor` built with `.subinterpreters(..)`, and raw, two threads each creating
+  its subinterpreter with `Py_NewInterpreterFromConfig` and running the code with
+  `PyRun_StringFlags` (the ceiling). PyO3 has no subinterpreter support, so no column.
+- w9b: the same on one GIL: pyhost's `Executor` (2 workers, main interpreter), two raw
+  threads with `PyGILState_Ensure`, two PyO3 threads with `Python::attach`.
+  The target compares w9b with w9a: one GIL / own GIL >= 1.8 on two cores.
+- w9c, w9d: one call that runs no Python (`run(|py| Ok(()))`), waited for, through the pool of
+  subinterpreters (w9c) and through the Executor on the main interpreter (w9d).
 ";

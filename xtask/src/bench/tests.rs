@@ -118,3 +118,21 @@ fn callgrind_totals_and_lock_versions() {
     assert_eq!(fmt_value(Some(17139.02)), "17139");
     assert_eq!(fmt_value(Some(0.0827)), "0.0827");
 }
+
+#[test]
+fn the_own_gil_pool_is_compared_with_one_gil() {
+    let own = row("w9a", [Some(5.2), None, Some(5.3), None]);
+    let one = row("w9b", [Some(10.1), None, Some(10.2), Some(10.3)]);
+    let c = cross_checks(&[own.clone(), one]);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].0, "w9a");
+    assert!(c[0].1.met, "{:?}", c[0].1);
+    assert_eq!(c[0].1.measured, "1.92");
+    let slow_one = row("w9b", [None, None, Some(8.0), None]);
+    let c = cross_checks(&[own.clone(), slow_one]);
+    assert!(!c[0].1.met, "1.51x is below the target");
+    // Without both rows (CPython < 3.12 has no w9a pyhost value) there is nothing to check.
+    assert!(cross_checks(&[own]).is_empty());
+    let no_pool = row("w9a", [None, None, None, None]);
+    assert!(cross_checks(&[no_pool, row("w9b", [None, None, Some(8.0), None])]).is_empty());
+}
