@@ -272,8 +272,22 @@ const REFUSALS: [&str; 3] = [
 ];
 
 /// Turns the `ImportError` of an extension module that refuses subinterpreters into
-/// [`Error::RefusesSubinterpreters`].
-pub(crate) fn refusal(e: Error) -> Error {
+/// [`Error::RefusesSubinterpreters`]; other errors come back unchanged. [`Subinterpreter::with_gil`]
+/// and the pool's setup hook do this for you; call it on an import error handled inside a
+/// scope.
+///
+/// ```
+/// use pyhost::{Error, ExceptionType, PyErr};
+/// let e = Error::Python(PyErr::new(
+///     ExceptionType::ImportError,
+///     "module _sqlite3 does not support loading in subinterpreters",
+/// ));
+/// let Error::RefusesSubinterpreters { module, .. } = pyhost::subinterpreter::refusal(e) else {
+///     panic!()
+/// };
+/// assert_eq!(module, "_sqlite3");
+/// ```
+pub fn refusal(e: Error) -> Error {
     let Error::Python(py_err) = &e else { return e };
     let refused = matches!(py_err.type_name(), "ImportError" | "ModuleNotFoundError")
         && REFUSALS.iter().any(|r| py_err.message().contains(r));

@@ -586,3 +586,31 @@ fn child_shutdown_with_live_subinterpreters() {
     assert!(matches!(err, Error::Finalized), "{err}");
     drop(pool);
 }
+
+#[test]
+fn decimal_and_datetime_import_in_every_interpreter() {
+    let _serial = serial();
+    if unsupported_here() {
+        return;
+    }
+    // CPython 3.12 runs the single-phase init of `_decimal` in the first interpreter that
+    // imports it and again in the next one, a double free; pyhost has the main interpreter
+    // import these first, so subinterpreters refuse them cleanly and use the pure-Python
+    // versions.
+    let code = "import decimal, datetime\n\
+                result = str(decimal.Decimal('1.10') + decimal.Decimal('2.205')), datetime.date(2026, 12, 1).isoformat()\n";
+    let run = |py: pyhost::Python<'_>| -> pyhost::Result<(String, String)> {
+        let ns = pyhost::types::Dict::new(py);
+        py.exec_with(code, &ns, None)?;
+        ns.get_item("result")?.unwrap().extract()
+    };
+    let a = Subinterpreter::new(&InterpreterConfig::default()).unwrap();
+    let b = Subinterpreter::new(&InterpreterConfig::default()).unwrap();
+    let expected = ("3.305".to_owned(), "2026-12-01".to_owned());
+    assert_eq!(a.with_gil(run).unwrap(), expected);
+    assert_eq!(b.with_gil(run).unwrap(), expected);
+    assert_eq!(with_gil(run).unwrap(), expected);
+    drop((a, b));
+    let c = Subinterpreter::new(&InterpreterConfig::default()).unwrap();
+    assert_eq!(c.with_gil(run).unwrap(), expected);
+}

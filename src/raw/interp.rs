@@ -294,6 +294,8 @@ mod sub {
                 } as _,
             };
             let main = Acquired::acquire()?;
+            #[cfg(not(py_3_13))]
+            prime_single_phase_extensions(main.python());
             let mut tstate: *mut ffi::PyThreadState = std::ptr::null_mut();
             // The main GIL is held through this thread's state `main_ts`. This is the
             // sequence CPython's own `interpreters` module uses: from 3.13 the caller detaches
@@ -401,6 +403,29 @@ mod sub {
     // SAFETY: the helper only uses it while the interpreter is live (under the registry lock,
     // before its owner ends it, which waits for the helper).
     unsafe impl Send for Interp {}
+
+    /// CPython 3.12 still initializes `_decimal`, `_datetime` and `_ctypes` in single phase,
+    /// with static types. The first import of such a module in an isolated subinterpreter runs
+    /// its init function there before refusing it, and the next import anywhere runs it again
+    /// on types that hold the first interpreter's objects: `import decimal` in two
+    /// interpreters is a double free (also with CPython's own `interpreters` module). Once
+    /// the main interpreter has imported them, subinterpreters refuse them from CPython's
+    /// cache without running their init: `decimal` and `datetime` fall back to their
+    /// pure-Python versions, and `ctypes` fails with a clear `ImportError`
+    /// ([`Error::RefusesSubinterpreters`](crate::Error::RefusesSubinterpreters)). 3.13 made
+    /// `_decimal`, `_datetime` and `_ctypes` multi-phase.
+    #[cfg(not(py_3_13))]
+    fn prime_single_phase_extensions(py: Python<'_>) {
+        static PRIMED: std::sync::Once = std::sync::Once::new();
+        PRIMED.call_once(|| {
+            for name in ["_decimal", "_datetime", "_ctypes"] {
+                // A module this CPython lacks (a build without libffi, say) is no hazard.
+                if let Ok(n) = crate::types::Str::new(py, name) {
+                    let _ = crate::raw::objects::import(&n);
+                }
+            }
+        });
+    }
 
     fn helper_loop(
         entry: &Registered,

@@ -31,6 +31,9 @@ pub struct AgentConfig {
     pub run_path: PathBuf,
     /// Python worker threads.
     pub workers: usize,
+    /// Run checks on subinterpreters with their own GIL (`Some(true)`), on the main
+    /// interpreter (`Some(false)`), or the former when CPython has them (`None`, the default).
+    pub subinterpreters: Option<bool>,
     /// How long a check run may take before it is cancelled (overridable per instance with
     /// `timeout`).
     pub check_timeout: Duration,
@@ -52,6 +55,7 @@ impl AgentConfig {
             venv: None,
             run_path: std::env::temp_dir().join("pyhost-agent-run"),
             workers: 4,
+            subinterpreters: None,
             check_timeout: Duration::from_secs(10),
             log_level: log::LevelFilter::Info,
             raw: serde_json::Map::new(),
@@ -92,6 +96,13 @@ impl AgentConfig {
                 }
                 "run_path" => cfg.run_path = path_of(v).ok_or_else(bad)?,
                 "workers" => cfg.workers = v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? as usize,
+                "subinterpreters" => {
+                    cfg.subinterpreters = match v {
+                        Value::Bool(b) => Some(*b),
+                        Value::String(s) if s == "auto" => None,
+                        _ => return Err(bad()),
+                    }
+                }
                 "check_timeout" => cfg.check_timeout = seconds(v).ok_or_else(bad)?,
                 "log_level" => {
                     cfg.log_level = parse_level(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?

@@ -78,6 +78,8 @@ pub struct RunReport {
     pub check_id: String,
     /// `native` or `python`.
     pub runtime: &'static str,
+    /// For Python checks, the interpreter that ran it: `main` or `subinterpreter`.
+    pub interpreter: Option<&'static str>,
     /// How long it took.
     pub duration: Duration,
     /// What it submitted.
@@ -96,6 +98,7 @@ impl RunReport {
         obj.insert("check".into(), json!(self.check));
         obj.insert("check_id".into(), json!(self.check_id));
         obj.insert("runtime".into(), json!(self.runtime));
+        obj.insert("interpreter".into(), json!(self.interpreter));
         obj.insert(
             "duration_ms".into(),
             json!(self.duration.as_secs_f64() * 1000.0),

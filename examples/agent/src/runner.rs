@@ -56,6 +56,7 @@ impl Agent {
                     check: inst.check.clone(),
                     check_id: inst.check_id.clone(),
                     runtime: "native",
+                    interpreter: None,
                     duration: start.elapsed(),
                     batch,
                     warnings: Vec::new(),
@@ -72,11 +73,12 @@ impl Agent {
                 Slot::Done(r) => *r,
                 #[cfg(feature = "python")]
                 Slot::Python(pending, start) => {
-                    let (warnings, error) = pending.wait();
+                    let ((warnings, error), interpreter) = pending.wait();
                     RunReport {
                         check: _inst.check.clone(),
                         check_id: _inst.check_id.clone(),
                         runtime: "python",
+                        interpreter: Some(interpreter),
                         duration: start.elapsed(),
                         batch: self.aggregator.take(&_inst.check_id),
                         warnings,
@@ -90,12 +92,13 @@ impl Agent {
     #[cfg(feature = "python")]
     fn start_python(&self, inst: &InstanceConfig) -> Slot {
         match &self.python {
-            Ok(Some(rt)) => Slot::Python(rt.submit(inst), Instant::now()),
+            Ok(Some(rt)) => Slot::Python(Box::new(rt.submit(inst)), Instant::now()),
             Ok(None) => Slot::Done(Box::new(unavailable(inst, "Python was not started"))),
             Err(e) => Slot::Done(Box::new(RunReport {
                 check: inst.check.clone(),
                 check_id: inst.check_id.clone(),
                 runtime: "python",
+                interpreter: None,
                 duration: Default::default(),
                 batch: Default::default(),
                 warnings: Vec::new(),
@@ -128,7 +131,7 @@ impl Agent {
 enum Slot {
     Done(Box<RunReport>),
     #[cfg(feature = "python")]
-    Python(crate::python::PendingRun, Instant),
+    Python(Box<crate::python::PendingRun>, Instant),
 }
 
 fn unavailable(inst: &InstanceConfig, why: &str) -> RunReport {
@@ -136,6 +139,7 @@ fn unavailable(inst: &InstanceConfig, why: &str) -> RunReport {
         check: inst.check.clone(),
         check_id: inst.check_id.clone(),
         runtime: "python",
+        interpreter: None,
         duration: Default::default(),
         batch: Default::default(),
         warnings: Vec::new(),

@@ -4,11 +4,13 @@
 mod builtins;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyhost::conversion::serde::to_python;
 use pyhost::executor::{Call, ShutdownMode, block_on};
+use pyhost::subinterpreter::{self, InterpreterConfig};
 use pyhost::types::{Any, Module, Tuple};
 use pyhost::{Error, ExceptionKind, Executor, Interpreter, Object, PyErr, Python, Unbound};
 
@@ -17,23 +19,82 @@ use crate::config::{AgentConfig, InstanceConfig};
 use crate::report::{CheckError, ErrorKind};
 
 /// The embedded Python of the agent.
-pub struct Runtime {
-    executor: Executor,
-    /// Loaded check objects, by check id.
-    checks: Arc<Mutex<HashMap<String, Unbound>>>,
+///
+/// Checks run on interpreters with their own GIL when CPython has them (3.12+) and the
+/// configuration allows (`subinterpreters`): one subinterpreter per worker, each instance
+/// pinned to one of them (its check object, and so its state between runs, lives there). A
+/// check whose imports refuse subinterpreters (an extension module with single-phase
+/// initialization, such as psutil or pydantic-core today) runs on the main interpreter's
+/// workers instead, and the reason is logged once per check.
+pub struct Runtime(Arc<Inner>);
+
+struct Inner {
+    /// Workers on the main interpreter.
+    main: Executor,
+    /// One single-worker pool per subinterpreter (empty when subinterpreters are off).
+    subs: Vec<Executor>,
+    /// Loaded check objects, by interpreter id and check id.
+    checks: Mutex<HashMap<(i64, String), Unbound>>,
+    /// Which subinterpreter runs each instance, by check id.
+    pinned: Mutex<HashMap<String, usize>>,
+    /// Checks that must run on the main interpreter, with the reason.
+    refused: Mutex<HashMap<String, String>>,
+    next: AtomicUsize,
 }
 
 /// What a run returns: the check's warnings and its error, if any.
 type Outcome = (Vec<String>, Option<CheckError>);
 
 /// A Python check run in progress.
-pub struct PendingRun(Call<Outcome>, Duration);
+pub struct PendingRun {
+    call: Call<Outcome>,
+    timeout: Duration,
+    /// The subinterpreter pool it runs on (`None`: the main interpreter).
+    sub: Option<usize>,
+    inst: InstanceConfig,
+    rt: Arc<Inner>,
+}
 
 impl PendingRun {
-    /// Waits for the run to end.
-    pub fn wait(self) -> Outcome {
-        let timeout = self.1;
-        match block_on(self.0) {
+    /// Waits for the run to end; returns its outcome and the kind of interpreter that ran it.
+    pub fn wait(self) -> (Outcome, &'static str) {
+        let started = Instant::now();
+        let kind = if self.sub.is_some() {
+            "subinterpreter"
+        } else {
+            "main"
+        };
+        let result = block_on(self.call);
+        if let Err(Error::RefusesSubinterpreters { module, .. }) = &result {
+            // First run of a check that cannot live in a subinterpreter: from now on it
+            // runs on the main interpreter. Said once per check.
+            let why = format!(
+                "check '{}' runs on the main interpreter: extension module '{module}' cannot \
+                 be loaded in a subinterpreter",
+                self.inst.check
+            );
+            let mut refused = self.rt.refused.lock().unwrap_or_else(|e| e.into_inner());
+            if refused
+                .insert(self.inst.check.clone(), why.clone())
+                .is_none()
+            {
+                log::info!("{why}");
+            }
+            drop(refused);
+            let rest = self.timeout.saturating_sub(started.elapsed());
+            let again = self
+                .rt
+                .submit_to(&self.inst, None, rest.max(Duration::from_millis(1)));
+            return again.wait();
+        }
+        (outcome(result, self.timeout), kind)
+    }
+}
+
+/// The outcome of a finished run.
+fn outcome(result: pyhost::Result<Outcome>, timeout: Duration) -> Outcome {
+    {
+        match result {
             Ok(outcome) => outcome,
             Err(Error::Timeout { .. }) => (
                 Vec::new(),
@@ -53,6 +114,23 @@ impl PendingRun {
     }
 }
 
+/// Whether checks run on subinterpreters: the `subinterpreters` setting (default: when this
+/// CPython has them).
+fn use_subinterpreters(cfg: &AgentConfig) -> bool {
+    let wanted = cfg.subinterpreters.unwrap_or(true);
+    if wanted && !subinterpreter::supported() {
+        if cfg.subinterpreters == Some(true) {
+            log::warn!(
+                "`subinterpreters: true` needs CPython 3.12+; this agent runs Python {}: checks \
+                 share the main interpreter's GIL",
+                pyhost::ffi::build_info::PYTHON_VERSION
+            );
+        }
+        return false;
+    }
+    wanted
+}
+
 impl Runtime {
     /// Starts the interpreter (with the configured venv), the executor and the builtin
     /// modules, and makes `datadog_checks.base` importable.
@@ -65,69 +143,151 @@ impl Runtime {
             builder = builder.venv(venv);
         }
         builder.start().map_err(|e| e.to_string())?;
-        let executor = Executor::builder()
+        let main = Executor::builder()
             .workers(cfg.workers)
             .name("agent-python")
             .grace(Duration::from_secs(2))
             .build()
             .map_err(|e| e.to_string())?;
         let base_dir = cfg.python_base_dir.clone();
-        executor
-            .run(move |py| ensure_base(py, &base_dir))
+        let path: Vec<String> = main
+            .run(move |py| {
+                ensure_base(py, &base_dir)?;
+                py.import("sys")?.getattr("path")?.extract()
+            })
             .map_err(|e| format!("{e:#}"))?;
-        log::info!("Python {} ready", pyhost::ffi::build_info::PYTHON_VERSION);
-        Ok(Runtime {
-            executor,
-            checks: Arc::new(Mutex::new(HashMap::new())),
-        })
+        let mut subs = Vec::new();
+        if use_subinterpreters(&cfg) {
+            for i in 0..cfg.workers {
+                subs.push(sub_pool(i, &path).map_err(|e| format!("{e:#}"))?);
+            }
+        }
+        log::info!(
+            "Python {} ready ({})",
+            pyhost::ffi::build_info::PYTHON_VERSION,
+            if subs.is_empty() {
+                format!("{} workers on one GIL", cfg.workers)
+            } else {
+                format!("{} subinterpreters with their own GIL", subs.len())
+            }
+        );
+        Ok(Runtime(Arc::new(Inner {
+            main,
+            subs,
+            checks: Mutex::new(HashMap::new()),
+            pinned: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+            next: AtomicUsize::new(0),
+        })))
     }
 
-    /// Starts one run of an instance on the executor.
+    /// Starts one run of an instance: on its subinterpreter, or on the main interpreter when
+    /// there are none or its check refuses them.
     pub fn submit(&self, inst: &InstanceConfig) -> PendingRun {
-        let checks = self.checks.clone();
-        let inst = inst.clone();
-        let timeout = inst.timeout;
-        let call = self
-            .executor
-            .spawn_timeout(timeout, move |py| run_instance(py, &checks, &inst));
-        PendingRun(call, timeout)
+        let rt = &self.0;
+        let sub = if rt.subs.is_empty()
+            || rt
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&inst.check)
+        {
+            None
+        } else {
+            let mut pinned = rt.pinned.lock().unwrap_or_else(|e| e.into_inner());
+            let n = rt.subs.len();
+            Some(
+                *pinned
+                    .entry(inst.check_id.clone())
+                    .or_insert_with(|| rt.next.fetch_add(1, Ordering::Relaxed) % n),
+            )
+        };
+        rt.submit_to(inst, sub, inst.timeout)
     }
 
     /// Cancels what is still running and finalizes the interpreter.
     pub fn shutdown(self) {
-        // Check objects are Python objects: drop them before the interpreter goes.
-        self.checks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        if let Err(e) = self.executor.shutdown_and_finalize(ShutdownMode::Cancel) {
+        let rt = &self.0;
+        // Check objects are Python objects: drop them before their interpreters go.
+        rt.checks.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        for pool in &rt.subs {
+            if let Err(e) = pool.shutdown(ShutdownMode::Cancel) {
+                log::warn!("a subinterpreter did not shut down cleanly: {e}");
+            }
+        }
+        if let Err(e) = rt.main.shutdown_and_finalize(ShutdownMode::Cancel) {
             log::warn!("Python did not shut down cleanly: {e}");
         }
     }
 }
 
+impl Inner {
+    fn submit_to(
+        self: &Arc<Self>,
+        inst: &InstanceConfig,
+        sub: Option<usize>,
+        timeout: Duration,
+    ) -> PendingRun {
+        let rt = self.clone();
+        let job_inst = inst.clone();
+        let executor = match sub {
+            Some(i) => &self.subs[i],
+            None => &self.main,
+        };
+        let call =
+            executor.spawn_timeout(timeout, move |py| run_instance(py, &rt.checks, &job_inst));
+        PendingRun {
+            call,
+            timeout,
+            sub,
+            inst: inst.clone(),
+            rt: self.clone(),
+        }
+    }
+}
+
+/// A pool of one worker with its own subinterpreter, whose `sys.path` is the main one's
+/// (with `datadog_checks.base` and the venv's packages).
+fn sub_pool(i: usize, path: &[String]) -> pyhost::Result<Executor> {
+    let path = path.to_vec();
+    Executor::builder()
+        .workers(1)
+        .name(format!("agent-sub{i}"))
+        .grace(Duration::from_secs(2))
+        .subinterpreters(InterpreterConfig::default())
+        .setup(move |py| {
+            let ns = pyhost::types::Dict::new(py);
+            ns.set_item("paths", path.clone())?;
+            py.exec_with("import sys\nsys.path[:] = paths", &ns, None)?;
+            py.import("datadog_checks.base").map(drop)
+        })
+        .build()
+}
+
 /// Starts the interpreter as for checks and describes it (`--python-info`).
 pub fn info(cfg: AgentConfig) -> Result<serde_json::Value, String> {
     let rt = Runtime::start(Arc::new(cfg), Arc::new(Aggregator::default()))?;
-    let info = rt
-        .executor
-        .run(|py| {
-            let sys = py.import("sys")?;
-            let s = |name: &str| -> pyhost::Result<String> { sys.getattr(name)?.extract() };
-            Ok(serde_json::json!({
-                "version": s("version")?,
-                "built_against": pyhost::ffi::build_info::PYTHON_VERSION,
-                "executable": s("executable")?,
-                "prefix": s("prefix")?,
-                "base_prefix": s("base_prefix")?,
-                "path": sys.getattr("path")?.extract::<Vec<String>>()?,
+    let subs = rt.0.subs.len();
+    let info =
+        rt.0.main
+            .run(move |py| {
+                let sys = py.import("sys")?;
+                let s = |name: &str| -> pyhost::Result<String> { sys.getattr(name)?.extract() };
+                Ok(serde_json::json!({
+                    "version": s("version")?,
+                    "built_against": pyhost::ffi::build_info::PYTHON_VERSION,
+                    "executable": s("executable")?,
+                    "prefix": s("prefix")?,
+                    "base_prefix": s("base_prefix")?,
+                    "path": sys.getattr("path")?.extract::<Vec<String>>()?,
+                    "subinterpreters": subs,
                 "datadog_checks_base": py
-                    .import("datadog_checks.base")?
-                    .filename()?
-                    .unwrap_or_default(),
-            }))
-        })
-        .map_err(|e| format!("{e:#}"));
+                        .import("datadog_checks.base")?
+                        .filename()?
+                        .unwrap_or_default(),
+                }))
+            })
+            .map_err(|e| format!("{e:#}"));
     rt.shutdown();
     info
 }
@@ -160,13 +320,14 @@ fn ensure_base(py: Python<'_>, bundled: &std::path::Path) -> pyhost::Result<()> 
 /// Loads the check object of an instance (once) and runs it.
 fn run_instance(
     py: Python<'_>,
-    checks: &Mutex<HashMap<String, Unbound>>,
+    checks: &Mutex<HashMap<(i64, String), Unbound>>,
     inst: &InstanceConfig,
 ) -> pyhost::Result<Outcome> {
+    let key = (subinterpreter::interpreter_id(py), inst.check_id.clone());
     let existing = checks
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .get(&inst.check_id)
+        .get(&key)
         .map(|c| c.clone_ref(py));
     let check = match existing {
         Some(c) => c.into_bound(py),
@@ -175,10 +336,11 @@ fn run_instance(
                 checks
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(inst.check_id.clone(), c.clone().unbind());
+                    .insert(key, c.clone().unbind());
                 c
             }
-            Err(e) => return Ok((Vec::new(), Some(e))),
+            Err(Load::Refused(e)) => return Err(e),
+            Err(Load::Failed(e)) => return Ok((Vec::new(), Some(e))),
         },
     };
     let _current = builtins::CurrentCheck::enter(&inst.check_id);
@@ -235,8 +397,22 @@ fn run_result(result: &Object<'_, Any>) -> Option<CheckError> {
     }
 }
 
+/// Why a check could not be loaded.
+enum Load {
+    /// Its imports refuse subinterpreters ([`Error::RefusesSubinterpreters`]).
+    Refused(Error),
+    /// Anything else, reported as the run's error.
+    Failed(CheckError),
+}
+
+impl From<CheckError> for Load {
+    fn from(e: CheckError) -> Load {
+        Load::Failed(e)
+    }
+}
+
 /// Imports the check's module, finds its check class and instantiates it, as rtloader does.
-fn load_check<'py>(py: Python<'py>, inst: &InstanceConfig) -> Result<Object<'py, Any>, CheckError> {
+fn load_check<'py>(py: Python<'py>, inst: &InstanceConfig) -> Result<Object<'py, Any>, Load> {
     let load_err = |what: String, e: &Error| {
         let mut ce = CheckError::new(ErrorKind::Load, format!("{what}: {e}"));
         if let Some(pe) = e.as_python() {
@@ -244,8 +420,14 @@ fn load_check<'py>(py: Python<'py>, inst: &InstanceConfig) -> Result<Object<'py,
         }
         ce
     };
-    let module = import_check_module(py, &inst.check)
-        .map_err(|e| load_err(format!("unable to import module '{}'", inst.check), &e))?;
+    let module =
+        import_check_module(py, &inst.check).map_err(|e| match subinterpreter::refusal(e) {
+            e @ Error::RefusesSubinterpreters { .. } => Load::Refused(e),
+            e => Load::Failed(load_err(
+                format!("unable to import module '{}'", inst.check),
+                &e,
+            )),
+        })?;
     let base = py
         .import("datadog_checks.base")
         .and_then(|b| b.getattr("AgentCheck"))
@@ -280,12 +462,12 @@ fn load_check<'py>(py: Python<'py>, inst: &InstanceConfig) -> Result<Object<'py,
     };
     construct().map_err(|e| {
         if e.exit_code().is_some() {
-            return python_error(&e);
+            return Load::Failed(python_error(&e));
         }
-        load_err(
+        Load::Failed(load_err(
             format!("could not instantiate the check '{}'", inst.check),
             &e,
-        )
+        ))
     })
 }
 
