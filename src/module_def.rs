@@ -11,10 +11,12 @@
 //! states serve their own functions, and no global is involved. The state is dropped with the
 //! module.
 //!
-//! A builtin module is created by CPython calling `PyInit_<name>()`, which takes no argument:
-//! its state is given beforehand with the generated `builtin(state)` function and shared by
-//! every instance CPython creates (one per import after the module was removed from
-//! `sys.modules`).
+//! A builtin module uses multi-phase initialization: `PyInit_<name>()` returns its
+//! definition, and CPython creates one module object per interpreter that imports it (and per
+//! import after it was removed from `sys.modules`), filled by the module's function. It
+//! declares support for subinterpreters with their own GIL: it keeps no Python object
+//! outside its module objects. Its state is given beforehand with the generated
+//! `builtin(state)` function and shared by every instance (it is `Send + Sync`).
 
 use std::any::Any as StdAny;
 use std::ffi::CStr;

@@ -43,6 +43,21 @@
 //! [`Subinterpreter::new`] and pools built with subinterpreters fail with
 //! [`Error::Unsupported`]; [`supported`] says which case applies.
 //!
+//! What CPython itself does, measured here:
+//!
+//! - **3.12 and 3.13 keep about 1.7 MiB of each ended interpreter** that had its own
+//!   allocator (CPython's own `interpreters` module shows the same; 3.14 frees it). Keep
+//!   interpreters for long (a pool does), rather than one per call.
+//! - **3.12 still initializes `_decimal`, `_datetime` and `_ctypes` in single phase.**
+//!   Imported first in a subinterpreter, their init runs there, and runs again in the next
+//!   interpreter on types holding the first one's objects: a double free, in plain CPython
+//!   too. pyhost has the main interpreter import them before it creates the first
+//!   subinterpreter, so subinterpreters refuse them cleanly: `decimal` and `datetime` use
+//!   their pure-Python versions, `ctypes` gives [`Error::RefusesSubinterpreters`].
+//! - Parallelism: CPU-bound calls on two own-GIL workers run 2.0–2.1x as fast as on one GIL
+//!   on two cores (`cargo xtask bench`, w9a/w9b), within a few percent of the C API doing
+//!   the same.
+//!
 //! ```
 //! # pyhost::initialize_once().unwrap();
 //! use pyhost::subinterpreter::{InterpreterConfig, Subinterpreter};

@@ -128,8 +128,15 @@ impl<T> PerInterp<T> {
         unsafe { Object::from_owned_ptr_or_err(py, ffi::PyLong_FromVoidPtr(addr)) }
     }
 
-    /// The interpreter's dictionary (borrowed; it lives as long as the interpreter).
+    /// The interpreter's dictionary (borrowed; it lives as long as the interpreter). Only
+    /// subinterpreters use it, so only 3.12+.
     fn dict<'py>(py: Python<'py>) -> Option<Borrowed<'py, 'py, Any>> {
+        #[cfg(not(py_3_12))]
+        {
+            let _ = py;
+            None
+        }
+        #[cfg(py_3_12)]
         // GIL held (token). The dict belongs to the live current interpreter and is only
         // cleared when it is finalized, which cannot happen while a token for it exists.
         // SAFETY: for the reasons above.
@@ -414,17 +421,23 @@ mod sub {
     /// pure-Python versions, and `ctypes` fails with a clear `ImportError`
     /// ([`Error::RefusesSubinterpreters`](crate::Error::RefusesSubinterpreters)). 3.13 made
     /// `_decimal`, `_datetime` and `_ctypes` multi-phase.
+    ///
+    /// Threads creating their first subinterpreters at once may each do it (imports are
+    /// idempotent): waiting on a lock here, with the GIL held, while the thread holding it
+    /// waits for the GIL inside an import, would deadlock.
     #[cfg(not(py_3_13))]
     fn prime_single_phase_extensions(py: Python<'_>) {
-        static PRIMED: std::sync::Once = std::sync::Once::new();
-        PRIMED.call_once(|| {
-            for name in ["_decimal", "_datetime", "_ctypes"] {
-                // A module this CPython lacks (a build without libffi, say) is no hazard.
-                if let Ok(n) = crate::types::Str::new(py, name) {
-                    let _ = crate::raw::objects::import(&n);
-                }
+        static PRIMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if PRIMED.load(Ordering::Acquire) {
+            return;
+        }
+        for name in ["_decimal", "_datetime", "_ctypes"] {
+            // A module this CPython lacks (a build without libffi, say) is no hazard.
+            if let Ok(n) = crate::types::Str::new(py, name) {
+                let _ = crate::raw::objects::import(&n);
             }
-        });
+        }
+        PRIMED.store(true, Ordering::Release);
     }
 
     fn helper_loop(

@@ -98,10 +98,11 @@ class SinglePhaseCheck(AgentCheck):
     );
     let (runs, _, stderr) = once(&dir, "single");
     assert_eq!(runs.len(), 2);
-    if runs[0]["error"]["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("No module named '_testsinglephase'"))
-    {
+    if runs.iter().any(|r| {
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("No module named '_testsinglephase'"))
+    }) {
         eprintln!("skipped: this CPython has no _testsinglephase");
         return;
     }
