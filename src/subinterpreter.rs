@@ -319,12 +319,18 @@ pub fn refusal(e: Error) -> Error {
     }
 }
 
-/// The module named in CPython's message (`module X does not support ...`), else the module
-/// of the innermost Python file in the traceback (the package importing the extension).
+/// The module named in CPython's message (`module X does not support ...`, also when a
+/// package quotes it in its own error, as numpy does), else the module of the innermost
+/// Python file in the traceback (the package importing the extension).
 fn refused_module(e: &crate::PyErr) -> String {
-    if let Some(rest) = e.message().strip_prefix("module ") {
-        if let Some(name) = rest.split_whitespace().next() {
-            return name.trim_matches(|c| c == '\'' || c == '"').to_owned();
+    let msg = e.message();
+    if let Some(at) = msg.find(REFUSALS[0]) {
+        let before = msg[..at].trim_end();
+        if let Some(name) = before.rsplit(char::is_whitespace).next() {
+            let name = name.trim_matches(|c| c == '\'' || c == '"');
+            if !name.is_empty() && before.ends_with(name) {
+                return name.to_owned();
+            }
         }
     }
     let file = e.frames().iter().rev().find(|f| !f.file.starts_with('<'));
