@@ -377,10 +377,12 @@ impl PyErr {
     /// chain attached.
     pub fn to_object<'py>(&self, py: Python<'py>) -> Object<'py, Any> {
         match &self.0.raise {
-            Raise::Object(v) if v.try_bind(py).is_ok() => v.bind(py).to_owned(),
-            // Raised in another interpreter: a new exception of the same builtin class (or
-            // `Exception`), with the same message and cause chain.
-            Raise::Object(_) => self.remade(py, &self.builtin_class()),
+            Raise::Object(v) => match v.try_bind(py) {
+                Ok(v) => v.to_owned(),
+                // Raised in another interpreter: a new exception of the same builtin class
+                // (or `Exception`), with the same message and cause chain.
+                Err(_) => self.remade(py, &self.builtin_class()),
+            },
             Raise::Lazy(class) => self.remade(py, class),
         }
     }

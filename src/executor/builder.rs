@@ -19,7 +19,6 @@ pub struct Builder {
     default_timeout: Option<Duration>,
     grace: Duration,
     name: String,
-    interruptible_sleep: bool,
     placement: Placement,
 }
 
@@ -59,7 +58,7 @@ impl Builder {
     /// Replace `time.sleep` with a version a deadline can interrupt (default true). On
     /// threads that are not executor workers it behaves exactly like the original.
     pub fn interruptible_sleep(mut self, on: bool) -> Self {
-        self.interruptible_sleep = on;
+        self.placement.interruptible_sleep = on;
         self
     }
 
@@ -123,14 +122,13 @@ impl Builder {
     /// an error from installing the interruptible `time.sleep`; with subinterpreters,
     /// [`Error::Unsupported`] before CPython 3.12, and what creating an interpreter or the
     /// setup hook returns.
-    pub fn build(mut self) -> Result<Executor> {
+    pub fn build(self) -> Result<Executor> {
         if self.placement.subinterpreters.is_some() && !crate::subinterpreter::supported() {
             return Err(place::unsupported());
         }
-        self.placement.interruptible_sleep = self.interruptible_sleep;
         with_gil(|py| {
             supervisor::interrupt_exception(py)?;
-            if self.interruptible_sleep {
+            if self.placement.interruptible_sleep {
                 supervisor::install_sleep(py)?;
             }
             Ok(())
@@ -199,8 +197,10 @@ impl Executor {
             default_timeout: None,
             grace: Duration::from_secs(2),
             name: "pyhost-worker".to_owned(),
-            interruptible_sleep: true,
-            placement: Placement::default(),
+            placement: Placement {
+                interruptible_sleep: true,
+                ..Placement::default()
+            },
         }
     }
 }

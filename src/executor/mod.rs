@@ -298,9 +298,7 @@ impl Shared {
                 .count(),
             in_main_interpreter: workers
                 .iter()
-                .filter(|w| {
-                    w.in_main.load(Ordering::Acquire) && self.placement.subinterpreters.is_some()
-                })
+                .filter(|w| w.in_main.load(Ordering::Acquire))
                 .count(),
         }
     }

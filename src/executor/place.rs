@@ -65,9 +65,11 @@ impl Place {
         if let Some(setup) = &p.setup {
             with_gil(|py| (setup.0)(py))?;
         }
-        worker
-            .in_main
-            .store(true, std::sync::atomic::Ordering::Release);
+        // Counted only for pools meant to run on subinterpreters.
+        worker.in_main.store(
+            p.subinterpreters.is_some(),
+            std::sync::atomic::Ordering::Release,
+        );
         Ok(Place::Main)
     }
 

@@ -215,8 +215,8 @@ mod sub {
     use std::marker::PhantomData;
 
     use super::{InterpId, SUBS_EXIST};
-    use crate::raw::runtime::{self, Acquired, RUNNING, STATE};
-    use crate::raw::{active, deferred};
+    use crate::raw::deferred;
+    use crate::raw::runtime::{self, Acquired};
     use crate::{Error, Python, Result, ffi};
 
     /// What `PyInterpreterConfig` holds.
@@ -508,12 +508,10 @@ mod sub {
             if let Some(s) = states.as_mut() {
                 s.helper = None;
             }
-            let entry = active::enter();
-            if STATE.load(Ordering::SeqCst) != RUNNING {
+            let Ok(entry) = runtime::enter_running() else {
                 // Shutdown has begun, and ends what is left.
-                entry.exit();
                 return;
-            }
+            };
             *states = None;
             drop(states);
             LIVE.lock()

@@ -143,18 +143,26 @@ pub(crate) struct Acquired {
     _not_send: PhantomData<*mut ()>,
 }
 
+/// Registers an acquisition in progress (so shutdown waits for it) and checks that the
+/// interpreter is running; the entry ends the registration.
+#[inline(always)]
+pub(crate) fn enter_running() -> Result<active::Entry> {
+    let entry = active::enter();
+    let state = STATE.load(Ordering::SeqCst);
+    if state != RUNNING {
+        entry.exit();
+        return Err(match state {
+            UNINIT | STARTING => Error::NotInitialized,
+            _ => Error::Finalized,
+        });
+    }
+    Ok(entry)
+}
+
 impl Acquired {
     /// Takes the GIL on this thread (which does not hold it through pyhost).
     pub(crate) fn acquire() -> Result<Acquired> {
-        let entry = active::enter();
-        let state = STATE.load(Ordering::SeqCst);
-        if state != RUNNING {
-            entry.exit();
-            return Err(match state {
-                UNINIT | STARTING => Error::NotInitialized,
-                _ => Error::Finalized,
-            });
-        }
+        let entry = enter_running()?;
         // SAFETY: the interpreter is running and stays so while we are registered as active.
         let mode = unsafe { take_gil() };
         GIL_COUNT.with(|c| c.set(1));
@@ -172,15 +180,7 @@ impl Acquired {
     /// GIL through pyhost.
     #[cfg(py_3_12)]
     pub(crate) fn acquire_sub(tstate: *mut ffi::PyThreadState, id: InterpId) -> Result<Acquired> {
-        let entry = active::enter();
-        let state = STATE.load(Ordering::SeqCst);
-        if state != RUNNING {
-            entry.exit();
-            return Err(match state {
-                UNINIT | STARTING => Error::NotInitialized,
-                _ => Error::Finalized,
-            });
-        }
+        let entry = enter_running()?;
         // The interpreter is live: it ends only on its owner thread (not inside a scope of
         // it) or at shutdown, which waits for this registered acquisition. `tstate` is
         // this thread's to attach (caller).
@@ -319,11 +319,9 @@ pub(crate) fn release_thread_state() -> bool {
     if tstate.is_null() {
         return false;
     }
-    let entry = active::enter();
-    if STATE.load(Ordering::SeqCst) != RUNNING {
-        entry.exit();
+    let Ok(entry) = enter_running() else {
         return false;
-    }
+    };
     // `tstate` is this thread's own kept state, not current (the count is 0), and the
     // interpreter stays running while this thread is registered as active.
     // SAFETY: for the reasons above.

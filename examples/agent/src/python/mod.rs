@@ -93,24 +93,20 @@ impl PendingRun {
 
 /// The outcome of a finished run.
 fn outcome(result: pyhost::Result<Outcome>, timeout: Duration) -> Outcome {
-    {
-        match result {
-            Ok(outcome) => outcome,
-            Err(Error::Timeout { .. }) => (
-                Vec::new(),
-                Some(CheckError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the check ran longer than its timeout of {timeout:?} and was cancelled"
-                    ),
-                )),
-            ),
-            Err(e @ Error::Stuck { .. }) => (
-                Vec::new(),
-                Some(CheckError::new(ErrorKind::Internal, e.to_string())),
-            ),
-            Err(e) => (Vec::new(), Some(python_error(&e))),
-        }
+    match result {
+        Ok(outcome) => outcome,
+        Err(Error::Timeout { .. }) => (
+            Vec::new(),
+            Some(CheckError::new(
+                ErrorKind::Timeout,
+                format!("the check ran longer than its timeout of {timeout:?} and was cancelled"),
+            )),
+        ),
+        Err(e @ Error::Stuck { .. }) => (
+            Vec::new(),
+            Some(CheckError::new(ErrorKind::Internal, e.to_string())),
+        ),
+        Err(e) => (Vec::new(), Some(python_error(&e))),
     }
 }
 
