@@ -51,6 +51,7 @@ impl Interpreter {
             site_import: true,
             executable: None,
             builtins: Vec::new(),
+            utf8_mode: None,
         }
     }
 }
@@ -70,6 +71,7 @@ pub struct Builder {
     site_import: bool,
     executable: Option<PathBuf>,
     builtins: Vec<(CString, ModuleInit)>,
+    utf8_mode: Option<bool>,
 }
 
 impl Builder {
@@ -124,6 +126,24 @@ impl Builder {
         self
     }
 
+    /// Python's UTF-8 mode (PEP 540): file names, `open()`, the standard streams and
+    /// `subprocess` use UTF-8 whatever the locale. On by default, so the embedded interpreter
+    /// behaves like `python3` under a UTF-8 locale even where the process runs with the C
+    /// locale (the isolated configuration does not read the locale); `false` turns it off
+    /// (the locale's encoding, ASCII under C). With [`Builder::use_environment`] and no call
+    /// to this, Python decides as `python3` does (`PYTHONUTF8`, the C locale).
+    ///
+    /// ```no_run
+    /// pyhost::Interpreter::builder().utf8_mode(true).start()?;
+    /// let enc: String = pyhost::with_gil(|py| py.eval("__import__('sys').getfilesystemencoding()")?.extract())?;
+    /// assert_eq!(enc, "utf-8");
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn utf8_mode(mut self, on: bool) -> Self {
+        self.utf8_mode = Some(on);
+        self
+    }
+
     /// Add the user site directory (`~/.local/lib/python3.X/site-packages`) to `sys.path`
     /// (off by default).
     pub fn user_site(mut self, on: bool) -> Self {
@@ -175,6 +195,12 @@ impl Builder {
     pub fn start(self) -> Result<()> {
         let starting = Starting::begin()?;
         let venv = self.venv.as_deref().map(check_venv).transpose()?;
+        let utf8 = match (self.utf8_mode, self.use_environment) {
+            (Some(on), _) => Some(on),
+            (None, false) => Some(true),
+            (None, true) => None,
+        };
+        crate::raw::runtime::preinitialize(!self.use_environment, utf8)?;
         let mut config = Config::new(!self.use_environment);
         config.set_flags(
             self.signal_handlers,

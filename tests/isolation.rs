@@ -95,3 +95,73 @@ fn opt_in_honours_pythonpath() {
         "json from PYTHONPATH shadows the stdlib: {out}"
     );
 }
+
+/// What the child reports about text encodings, and a round trip through a non-ASCII file
+/// name, `open()` and a text-mode subprocess.
+const ENCODINGS: &str = r#"
+import os, subprocess, sys, tempfile
+d = tempfile.mkdtemp()
+p = os.path.join(d, "café.txt")
+with open(p, "w") as f:
+    f.write("café ☕")
+    enc = f.encoding
+with open(p) as f:
+    back = f.read()
+echo = subprocess.run(["echo", "café"], capture_output=True, text=True).stdout.strip()
+result = "UTF8=%d FS=%s OPEN=%s STDOUT=%s BACK=%s ECHO=%s" % (
+    sys.flags.utf8_mode, sys.getfilesystemencoding(), enc.lower(), sys.stdout.encoding.lower(),
+    back == "café ☕", echo == "café")
+"#;
+
+fn encodings() -> String {
+    pyhost::with_gil(|py| {
+        let ns = pyhost::types::Dict::new(py);
+        match py.exec_with(ENCODINGS, &ns, None) {
+            Ok(()) => ns.get_item("result")?.unwrap().extract(),
+            Err(e) => Ok(format!("ERROR {e}")),
+        }
+    })
+    .unwrap()
+}
+
+#[test]
+fn text_is_utf8_by_default_even_under_the_c_locale() {
+    if is_child("text_is_utf8_by_default_even_under_the_c_locale") {
+        pyhost::initialize().unwrap();
+        println!("{}", encodings());
+        return;
+    }
+    let out = run_child(
+        "text_is_utf8_by_default_even_under_the_c_locale",
+        &[("LC_ALL", "C"), ("LANG", "C")],
+    );
+    let stdout = assert_child_ok(&out);
+    assert!(
+        stdout.contains("UTF8=1 FS=utf-8 OPEN=utf-8 STDOUT=utf-8 BACK=True ECHO=True"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn utf8_mode_can_be_turned_off() {
+    if is_child("utf8_mode_can_be_turned_off") {
+        pyhost::Interpreter::builder()
+            .utf8_mode(false)
+            .start()
+            .unwrap();
+        println!("{}", encodings());
+        return;
+    }
+    let out = run_child(
+        "utf8_mode_can_be_turned_off",
+        &[("LC_ALL", "C"), ("LANG", "C")],
+    );
+    let stdout = assert_child_ok(&out);
+    // The C locale's encoding, as the isolated configuration leaves it: `café.txt` cannot
+    // be encoded.
+    assert!(
+        stdout.contains("ERROR") || stdout.contains("UTF8=0"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("UTF8=1"), "{stdout}");
+}

@@ -444,6 +444,28 @@ pub(crate) fn enter_count(n: usize) {
 // ---------------------------------------------------------------------------------------------
 // Starting: the configuration
 
+/// Pre-initializes Python (`Py_PreInitialize`): the isolated pre-configuration or Python's
+/// default one (which reads the locale and `PYTHONUTF8`), with UTF-8 mode forced on or off
+/// when `utf8` says so. Must come before anything that decodes a string for the
+/// configuration; CPython ignores a second call (a start retried after an error).
+pub(crate) fn preinitialize(isolated: bool, utf8: Option<bool>) -> Result<()> {
+    let mut pre = MaybeUninit::<ffi::PyPreConfig>::zeroed();
+    // The Init functions initialize every field of the (zeroed) struct; the one set after
+    // is a plain integer; Py_PreInitialize only reads the struct.
+    // SAFETY: for the reasons above.
+    check_status(unsafe {
+        if isolated {
+            ffi::PyPreConfig_InitIsolatedConfig(pre.as_mut_ptr());
+        } else {
+            ffi::PyPreConfig_InitPythonConfig(pre.as_mut_ptr());
+        }
+        if let Some(on) = utf8 {
+            (*pre.as_mut_ptr()).utf8_mode = on.into();
+        }
+        ffi::Py_PreInitialize(pre.as_ptr())
+    })
+}
+
 /// A `PyConfig`, initialized, cleared when dropped. Only what pyhost sets is exposed.
 pub(crate) struct Config {
     inner: Box<MaybeUninit<ffi::PyConfig>>,
