@@ -34,8 +34,8 @@ pub(crate) fn release_owned(ptr: NonNull<ffi::PyObject>, interp: InterpId) {
     match STATE.load(Ordering::Acquire) {
         FINALIZING | FINALIZED => {}
         _ if gil_is_held() && holds(interp) => {
-            // SAFETY: this thread holds the GIL of the object's interpreter and owns the
-            // reference.
+            // This thread holds the GIL of the object's interpreter and owns the reference.
+            // SAFETY: for the reasons above.
             unsafe { ffi::Py_DECREF(ptr.as_ptr()) }
         }
         _ if !interp.is_main() && !super::interp::is_live(interp) => {}

@@ -112,9 +112,10 @@ impl RawModuleDef {
 /// [`RawModuleDef::create`], or by the import system before calling the exec slot).
 pub(crate) fn set_module_state(module: &Object<'_, Module>, state: StateSlot) -> Result<()> {
     let py = module.py();
-    // SAFETY: GIL held (handle). A module made from one of our definitions, whose
-    // state area holds one StateSlot, zeroed (None) until written here, once, before anything
-    // reads it (an exec slot runs once per module object).
+    // GIL held (handle). A module made from one of our definitions, whose state area
+    // holds one StateSlot, zeroed (None) until written here, once, before anything reads it
+    // (an exec slot runs once per module object).
+    // SAFETY: for the reasons above.
     unsafe {
         if !ours(module.as_ptr()) {
             return Err(Error::type_error("not a module of a pyhost definition"));
