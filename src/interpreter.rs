@@ -104,7 +104,9 @@ impl Builder {
         self
     }
 
-    /// `sys.argv` (default `[""]`). Not parsed as interpreter options.
+    /// `sys.argv` (default `[""]`), and `sys.orig_argv` (3.10+; default `[]`) to the same
+    /// list: the command line the host was given, as a program started with it would see.
+    /// Not parsed as interpreter options.
     pub fn argv<I, S>(mut self, argv: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -236,6 +238,7 @@ impl Builder {
         ));
         let setup = post_init(
             started.python(),
+            &self.argv,
             &self.paths,
             venv.as_ref(),
             self.executable.as_deref(),
@@ -314,11 +317,16 @@ fn check_venv(dir: &Path) -> Result<Venv> {
 /// Applies what `PyConfig` cannot express without changing how the standard library is found.
 fn post_init(
     py: Python<'_>,
+    argv: &[String],
     paths: &[PathBuf],
     venv: Option<&Venv>,
     executable: Option<&Path>,
 ) -> Result<()> {
     let sys = py.import("sys")?;
+    // `PyConfig.orig_argv` is what CPython's own command line parsed; pyhost parses none.
+    if !argv.is_empty() && sys.hasattr("orig_argv")? {
+        sys.setattr("orig_argv", argv.to_vec())?;
+    }
     let sys_path = sys.getattr("path")?;
     for (i, p) in paths.iter().enumerate() {
         sys_path.call_method1("insert", (i, p.as_path()))?;

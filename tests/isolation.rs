@@ -165,3 +165,36 @@ fn utf8_mode_can_be_turned_off() {
     );
     assert!(!stdout.contains("UTF8=1"), "{stdout}");
 }
+
+#[test]
+fn argv_sets_sys_argv_and_orig_argv() {
+    if is_child("argv_sets_sys_argv_and_orig_argv") {
+        pyhost::Interpreter::builder()
+            .argv(["agent", "--once", "café"])
+            .start()
+            .unwrap();
+        let (argv, orig): (Vec<String>, Option<Vec<String>>) = pyhost::with_gil(|py| {
+            Ok((
+                py.eval("__import__('sys').argv")?.extract()?,
+                py.eval("getattr(__import__('sys'), 'orig_argv', None)")?
+                    .extract()?,
+            ))
+        })
+        .unwrap();
+        println!("ARGV={argv:?} ORIG={orig:?}");
+        return;
+    }
+    let out = run_child("argv_sets_sys_argv_and_orig_argv", &[]);
+    let stdout = assert_child_ok(&out);
+    assert!(
+        stdout.contains(r#"ARGV=["agent", "--once", "café"]"#),
+        "{stdout}"
+    );
+    // Only 3.10+ has sys.orig_argv.
+    let orig = if cfg!(py_3_10) {
+        r#"ORIG=Some(["agent", "--once", "café"])"#
+    } else {
+        "ORIG=None"
+    };
+    assert!(stdout.contains(orig), "{stdout}");
+}
