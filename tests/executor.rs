@@ -1,5 +1,5 @@
 //! The pinned executor: throughput from async tasks, deadlines that stop loops and sleeps,
-//! cancellation by dropping, back-pressure, stuck calls, shutdown.
+//! cancellation by dropping, back-pressure, stuck calls, shutdown, worker names in Python.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -294,3 +294,41 @@ fn shutdown_with_calls_in_flight() {
 }
 
 use std::future::Future;
+
+#[test]
+fn workers_have_their_rust_names_in_python() {
+    init();
+    let ex = Executor::builder()
+        .workers(2)
+        .name("checks")
+        .build()
+        .unwrap();
+    let mut names: Vec<String> = (0..8)
+        .map(|_| {
+            ex.run(|py| {
+                py.eval("__import__('threading').current_thread().name")?
+                    .extract()
+            })
+            .unwrap()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(
+        names.iter().all(|n| n == "checks-0" || n == "checks-1"),
+        "{names:?}"
+    );
+    // logging's threadName comes from the same place.
+    let logged: String = ex
+        .run(|py| {
+            let ns = py.new_namespace()?;
+            py.exec_with(
+                "import logging\nrecord = logging.makeLogRecord({})\nname = record.threadName",
+                &ns,
+                None,
+            )?;
+            ns.get_item("name")?.unwrap().extract()
+        })
+        .unwrap();
+    assert!(logged.starts_with("checks-"), "{logged}");
+}

@@ -62,9 +62,13 @@ impl Place {
                 other => return other,
             }
         }
-        if let Some(setup) = &p.setup {
-            with_gil(|py| (setup.0)(py))?;
-        }
+        with_gil(|py| {
+            name_in_python(py)?;
+            match &p.setup {
+                Some(setup) => (setup.0)(py),
+                None => Ok(()),
+            }
+        })?;
         // Counted only for pools meant to run on subinterpreters.
         worker.in_main.store(
             p.subinterpreters.is_some(),
@@ -78,6 +82,7 @@ impl Place {
         let mut sub = crate::subinterpreter::Subinterpreter::new(config)?;
         let remote = sub.remote()?;
         sub.with_gil(|py| {
+            name_in_python(py)?;
             supervisor::interrupt_exception(py)?;
             if p.interruptible_sleep {
                 supervisor::install_sleep(py)?;
@@ -108,6 +113,18 @@ impl Place {
             #[cfg(py_3_12)]
             Place::Sub(s) => s.with_gil(f),
         }
+    }
+}
+
+/// Gives this thread's Rust name to its Python side, so `threading.current_thread().name`
+/// (and tracebacks, logging's `threadName`) show `pyhost-executor-0`, not `Dummy-1`.
+fn name_in_python(py: Python<'_>) -> Result<()> {
+    match std::thread::current().name() {
+        Some(name) => py
+            .import("threading")?
+            .call_method0("current_thread")?
+            .setattr("name", name),
+        None => Ok(()),
     }
 }
 
