@@ -223,8 +223,13 @@ fn run_forever(agent: &runner::Agent, instances: &[InstanceConfig], json: bool) 
     let flag = Arc::new(AtomicBool::new(false));
     {
         let (stop, flag) = (stop.clone(), flag.clone());
+        // SIGINT or SIGTERM: the first stops the loop and shuts down in order; a second one,
+        // while that is under way, ends the process at once.
         if let Err(e) = ctrlc::set_handler(move || {
-            flag.store(true, Ordering::SeqCst);
+            if flag.swap(true, Ordering::SeqCst) {
+                eprintln!("pyhost-agent: second signal, exiting now");
+                std::process::exit(130);
+            }
             *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
             stop.1.notify_all();
         }) {
@@ -233,7 +238,7 @@ fn run_forever(agent: &runner::Agent, instances: &[InstanceConfig], json: bool) 
     }
     let start = Instant::now();
     let mut next_due: Vec<Instant> = vec![start; instances.len()];
-    log::info!("running until Ctrl-C");
+    log::info!("running until Ctrl-C or SIGTERM (a second one exits at once)");
     while !flag.load(Ordering::SeqCst) {
         let now = Instant::now();
         let due: Vec<usize> = (0..instances.len())
