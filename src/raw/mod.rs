@@ -17,6 +17,7 @@
 //! | [`types`] | function definitions, class types and instances |
 //! | [`modules`] | module definitions (run-time and multi-phase), module state, the inittab |
 //! | [`interp`] | which interpreter a thread runs in, values cached per interpreter, subinterpreters |
+//! | [`signals`] | the host's `SIGINT`/`SIGTERM` handlers, kept when Python imports `signal` |
 //!
 //! The files of this folder and `object.rs` (the handle types) are the only ones of the crate
 //! with `unsafe` code.
@@ -29,6 +30,7 @@ pub(crate) mod interp;
 pub(crate) mod modules;
 pub(crate) mod objects;
 pub(crate) mod runtime;
+pub(crate) mod signals;
 pub(crate) mod types;
 
 pub(crate) use builtins::*;

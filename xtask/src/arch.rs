@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The files of `src/` that may hold `unsafe` code and call libpython: the handles and the
 /// raw layer.
-pub const UNSAFE_FILES: [&str; 9] = [
+pub const UNSAFE_FILES: [&str; 10] = [
     "src/object.rs",
     "src/raw/builtins.rs",
     "src/raw/deferred.rs",
@@ -16,6 +16,7 @@ pub const UNSAFE_FILES: [&str; 9] = [
     "src/raw/modules.rs",
     "src/raw/objects.rs",
     "src/raw/runtime.rs",
+    "src/raw/signals.rs",
     "src/raw/types.rs",
 ];
 
