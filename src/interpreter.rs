@@ -5,7 +5,8 @@
 //! the other `PYTHON*` variables and the user site directory are ignored unless
 //! [`Builder::use_environment`] or [`Builder::user_site`] opts in, so a hostile environment
 //! cannot inject code into the host. Python's signal handlers are not installed (the host owns
-//! `SIGINT`) unless [`Builder::signal_handlers`] asks for them.
+//! `SIGINT` and `SIGTERM`, even after Python code imports `signal`) unless
+//! [`Builder::signal_handlers`] asks for them.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -153,8 +154,21 @@ impl Builder {
         self
     }
 
-    /// Install Python's signal handlers, `SIGINT` → `KeyboardInterrupt` among them (off by
-    /// default: the host owns its signals).
+    /// Who owns `SIGINT` and `SIGTERM`. By default (`false`) the host does: Python installs
+    /// no handler, neither at start nor when Python code imports `signal` (as subprocess,
+    /// asyncio or pytest do), so they never raise `KeyboardInterrupt` in Python code; what
+    /// the host installed (or the default action) stays in force. `true` gives Python its
+    /// default handlers, as `python3` has: `SIGINT` raises `KeyboardInterrupt` in the main
+    /// thread.
+    ///
+    /// ```no_run
+    /// pyhost::Interpreter::builder().signal_handlers(true).start()?;
+    /// let handler: String = pyhost::with_gil(|py| {
+    ///     py.eval("__import__('signal').getsignal(2).__name__")?.extract()
+    /// })?;
+    /// assert_eq!(handler, "default_int_handler");
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
     pub fn signal_handlers(mut self, on: bool) -> Self {
         self.signal_handlers = on;
         self
@@ -238,6 +252,7 @@ impl Builder {
         ));
         let setup = post_init(
             started.python(),
+            self.signal_handlers,
             &self.argv,
             &self.paths,
             venv.as_ref(),
@@ -317,11 +332,19 @@ fn check_venv(dir: &Path) -> Result<Venv> {
 /// Applies what `PyConfig` cannot express without changing how the standard library is found.
 fn post_init(
     py: Python<'_>,
+    signal_handlers: bool,
     argv: &[String],
     paths: &[PathBuf],
     venv: Option<&Venv>,
     executable: Option<&Path>,
 ) -> Result<()> {
+    if !signal_handlers {
+        // The host owns SIGINT and SIGTERM: see `raw::signals`.
+        let saved = crate::raw::signals::save();
+        let imported = py.import("signal");
+        saved.restore();
+        imported?;
+    }
     let sys = py.import("sys")?;
     // `PyConfig.orig_argv` is what CPython's own command line parsed; pyhost parses none.
     if !argv.is_empty() && sys.hasattr("orig_argv")? {
@@ -330,6 +353,32 @@ fn post_init(
     let sys_path = sys.getattr("path")?;
     for (i, p) in paths.iter().enumerate() {
         sys_path.call_method1("insert", (i, p.as_path()))?;
+    }
+    // The linked Python's own interpreter: what `venv` builds new environments from
+    // (`sys._base_executable`), so a venv made from inside runs this Python, not the first
+    // `python3` on PATH.
+    let base: PathBuf = sys.getattr("base_prefix")?.extract()?;
+    let minor: String = ffi::build_info::PYTHON_VERSION
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
+    // `python3.14d` first for a debug build, and never another version's `python3`.
+    let abiflags: String = match sys.getattr_opt("abiflags")? {
+        Some(f) => f.extract()?,
+        None => String::new(),
+    };
+    let base_exe = [
+        format!("bin/python{minor}{abiflags}"),
+        format!("bin/python{minor}"),
+    ]
+    .iter()
+    .map(|n| base.join(n))
+    .find(|p| p.exists());
+    if let Some(b) = &base_exe {
+        if sys.hasattr("_base_executable")? {
+            sys.setattr("_base_executable", b.as_path())?;
+        }
     }
     let mut exe = executable.map(Path::to_path_buf);
     if let Some(v) = venv {
@@ -351,23 +400,18 @@ fn post_init(
         site.call_method1("addsitedir", (v.site_packages.as_path(),))?;
         sys.setattr("prefix", v.root.as_path())?;
         sys.setattr("exec_prefix", v.root.as_path())?;
+        // What the venv's python reports: `site.getsitepackages()` is its own site-packages
+        // (and the base's with include-system-site-packages).
+        let mut prefixes = vec![v.root.clone()];
+        if v.system_site_packages {
+            prefixes.push(base.clone());
+        }
+        site.setattr("PREFIXES", prefixes)?;
         if exe.is_none() {
             exe = v.python.clone();
         }
     }
-    if exe.is_none() {
-        let base: PathBuf = sys.getattr("base_prefix")?.extract()?;
-        let minor: String = ffi::build_info::PYTHON_VERSION
-            .split('.')
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(".");
-        exe = [format!("bin/python{minor}"), "bin/python3".to_owned()]
-            .iter()
-            .map(|n| base.join(n))
-            .find(|p| p.exists());
-    }
-    if let Some(e) = exe {
+    if let Some(e) = exe.or(base_exe) {
         sys.setattr("executable", e.as_path())?;
     }
     Ok(())
@@ -486,9 +530,10 @@ fn check_finalizing_thread() -> Result<()> {
 }
 
 /// Shuts the interpreter down (`Py_FinalizeEx`): waits for the [`crate::with_gil`] scopes in
-/// progress on other threads to end, runs Python's `atexit` handlers and joins non-daemon
-/// Python threads. Afterwards every attempt to take the GIL returns [`Error::Finalized`]; it
-/// never hangs. Call it outside any `with_gil` scope.
+/// progress on other threads to end, joins non-daemon Python threads (as `python3` does at
+/// exit, for as long as they run), runs Python's `atexit` handlers and flushes the standard
+/// streams. Afterwards every attempt to take the GIL returns [`Error::Finalized`]. Call it
+/// outside any `with_gil` scope. To bound the wait, use [`shutdown_timeout`].
 ///
 /// Up to CPython 3.12 any thread may call it. From 3.13, CPython finalizes only on the thread
 /// that started Python: call it there (another thread gets [`Error::ShutdownOffThread`] and
@@ -503,11 +548,28 @@ pub fn shutdown() -> Result<()> {
     shutdown_inner(None)
 }
 
-/// [`shutdown`], giving up when the `with_gil` scopes in progress on other threads have not
-/// ended within `wait`: the interpreter is then left running, and the error says so.
+/// [`shutdown`] with a deadline that holds whatever Python threads do. It waits up to `wait`
+/// for non-daemon Python threads to end and for the `with_gil` scopes in progress on other
+/// threads to leave; if any is still running then, it does not finalize (finalizing would
+/// block until they end) and returns [`Error::ShutdownTimeout`] naming them. The interpreter
+/// is then left running, with `sys.stdout` and `sys.stderr` flushed, in the state it had
+/// before the call: stop those threads and call it again, or end the process.
+///
+/// ```no_run
+/// # pyhost::initialize().unwrap();
+/// pyhost::with_gil(|py| py.exec("import threading, time\nthreading.Thread(target=time.sleep, args=(60,), name='slow').start()"))?;
+/// match pyhost::shutdown_timeout(std::time::Duration::from_secs(1)) {
+///     Err(pyhost::Error::ShutdownTimeout { still_running, .. }) => {
+///         eprintln!("still running: {still_running:?}");
+///         std::process::exit(1);
+///     }
+///     other => other?,
+/// }
+/// # Ok::<(), pyhost::Error>(())
+/// ```
 ///
 /// # Errors
-/// As [`shutdown`], plus [`Error::Stuck`] when other threads did not leave Python in time.
+/// As [`shutdown`], plus [`Error::ShutdownTimeout`] at the deadline.
 pub fn shutdown_timeout(wait: std::time::Duration) -> Result<()> {
     shutdown_inner(Some(wait))
 }
@@ -528,12 +590,71 @@ _pyhost_forget_other_main_thread()
 del _pyhost_forget_other_main_thread
 ";
 
+/// Joins the non-daemon Python threads `Py_FinalizeEx` would wait for (not this thread, not
+/// `threading`'s main thread, not threads `threading` did not start), each until the deadline
+/// (a `time.monotonic()` value); evaluates to those still alive, as `name (ident)`.
+const JOIN_PYTHON_THREADS: &str = "\
+def _pyhost_join(deadline):
+    import sys, time
+    t = sys.modules.get('threading')
+    if t is None:
+        return []
+    def waited_for():
+        me = t.current_thread()
+        return [th for th in t.enumerate()
+                if th is not me and th is not t.main_thread() and not th.daemon
+                and not isinstance(th, t._DummyThread) and th.is_alive()]
+    for th in waited_for():
+        th.join(max(0.0, deadline - time.monotonic()))
+    return ['%s (%s)' % (th.name, th.ident) for th in waited_for()]
+";
+
+/// Flushes `sys.stdout` and `sys.stderr`, ignoring errors (closed or replaced streams).
+const FLUSH_STDIO: &str = "\
+import sys
+for _s in (sys.stdout, sys.stderr):
+    try:
+        _s.flush()
+    except Exception:
+        pass
+";
+
+/// The Python threads still running at `deadline` after joining them (empty when none).
+fn join_python_threads(deadline: std::time::Instant) -> Result<Vec<String>> {
+    crate::with_gil(|py| {
+        let ns = py.new_namespace()?;
+        py.exec_with(JOIN_PYTHON_THREADS, &ns, None)?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let now: f64 = py.import("time")?.call_method0("monotonic")?.extract()?;
+        let join = ns.get_item("_pyhost_join")?.ok_or_else(|| Error::Init {
+            message: "the thread-joining helper did not define itself".into(),
+        })?;
+        let alive: Vec<String> = join.call1((now + left.as_secs_f64(),))?.extract()?;
+        if !alive.is_empty() {
+            // The process may end right after this error: lose no output.
+            py.exec(FLUSH_STDIO)?;
+        }
+        Ok(alive)
+    })
+}
+
 fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
     if crate::gil::gil_is_held() {
         return Err(Error::ShutdownInsideGil);
     }
+    let start = std::time::Instant::now();
     if STATE.load(Ordering::SeqCst) == RUNNING {
         check_finalizing_thread()?;
+        if let Some(w) = wait {
+            // Py_FinalizeEx joins these without a deadline: wait for them here, with one.
+            let alive = join_python_threads(start + w)?;
+            if !alive.is_empty() {
+                return Err(Error::ShutdownTimeout {
+                    after: start.elapsed(),
+                    still_running: alive,
+                });
+            }
+        }
     }
     match STATE.compare_exchange(RUNNING, FINALIZING, Ordering::SeqCst, Ordering::SeqCst) {
         Ok(_) => {}
@@ -541,13 +662,17 @@ fn shutdown_inner(wait: Option<std::time::Duration>) -> Result<()> {
         Err(_) => return Err(Error::Finalized),
     }
     // New acquisitions now fail; wait for the ones in progress to end.
-    let start = std::time::Instant::now();
     crate::raw::active::publish();
     while crate::raw::active::any_active() {
         if wait.is_some_and(|w| start.elapsed() >= w) {
+            // No flush here: a scope still running may hold the GIL as long as it likes.
             STATE.store(RUNNING, Ordering::SeqCst);
-            return Err(Error::Stuck {
+            return Err(Error::ShutdownTimeout {
                 after: start.elapsed(),
+                still_running: vec![format!(
+                    "{} with_gil scope(s) on other threads",
+                    crate::raw::active::count_active()
+                )],
             });
         }
         std::thread::sleep(std::time::Duration::from_micros(200));

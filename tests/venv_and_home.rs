@@ -23,6 +23,7 @@ fn venv_with_a_pip_installed_package_is_importable() {
         })
         .unwrap();
         println!("SIX={file}\nPREFIX={prefix}\nEXE={exe}");
+        pyhost::with_gil(|py| py.exec(VENV_REPORT)).unwrap();
         return;
     }
     // The venv is made by the interpreter of the Python this test links.
@@ -64,7 +65,28 @@ fn venv_with_a_pip_installed_package_is_importable() {
     assert!(out.contains(&format!("SIX={venv}/lib/python")), "{out}");
     assert!(out.contains(&format!("PREFIX={venv}\n")), "{out}");
     assert!(out.contains(&format!("EXE={venv}/bin/python")), "{out}");
+    // What the venv's own python reports: prefixes, the base interpreter a venv made from
+    // inside would use, site-packages.
+    let own = Command::new(format!("{venv}/bin/python"))
+        .args(["-c", VENV_REPORT])
+        .output()
+        .unwrap();
+    let own = String::from_utf8_lossy(&own.stdout);
+    let line = |s: &str| {
+        s.lines()
+            .find_map(|l| l.find("VENV ").map(|i| l[i..].to_owned()))
+            .unwrap_or_default()
+    };
+    assert!(!line(&own).is_empty(), "{own}");
+    assert_eq!(line(&out), line(&own), "embedded vs the venv's python");
 }
+
+/// One line: prefixes, `_base_executable`, site-packages and executable, as the venv's own
+/// python reports them.
+const VENV_REPORT: &str = "import json, os, site, sys\n\
+    print('VENV ' + json.dumps([sys.prefix, sys.exec_prefix, sys.base_prefix, \
+    os.path.realpath(getattr(sys, '_base_executable', '')), site.getsitepackages(), \
+    os.path.realpath(sys.executable)]), flush=True)";
 
 #[test]
 fn venv_of_another_python_is_refused_with_the_fix() {

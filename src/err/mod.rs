@@ -60,6 +60,17 @@ pub enum Error {
         /// The thread that started Python: its name, or its id.
         started_on: String,
     },
+    /// [`crate::shutdown_timeout`] gave up at its deadline: Python threads (or `with_gil`
+    /// scopes on other threads) were still running. The interpreter was not finalized and
+    /// keeps running, its standard streams flushed: stop those threads and call it again, or
+    /// end the process (`std::process::exit`).
+    ShutdownTimeout {
+        /// How long it waited.
+        after: Duration,
+        /// What it waited for: the Python threads still running (`name (ident)`), or the
+        /// number of `with_gil` scopes in progress on other threads.
+        still_running: Vec<String>,
+    },
     /// CPython refused to start.
     Init {
         /// What CPython reported.
@@ -627,6 +638,16 @@ impl fmt::Display for Error {
             Error::Context { context, source } => write!(f, "{context}: {source}"),
             Error::Timeout { after } => write!(f, "the call timed out after {after:?} and was interrupted"),
             Error::Cancelled => f.write_str("the call was cancelled before it finished"),
+            Error::ShutdownTimeout {
+                after,
+                still_running,
+            } => write!(
+                f,
+                "Python was not shut down: after {after:?} these were still running: {}. The \
+                 interpreter keeps running; stop them (or make Python threads daemon threads) \
+                 and shut down again, or end the process",
+                still_running.join(", ")
+            ),
             Error::Stuck { after } => write!(
                 f,
                 "the call did not return after being interrupted ({after:?}): it is stuck in \

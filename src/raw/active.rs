@@ -152,6 +152,17 @@ pub(crate) fn any_active() -> bool {
             .any(|s| s.count.load(Ordering::Acquire) != 0)
 }
 
+/// How many threads are inside an outermost acquisition (for error messages).
+pub(crate) fn count_active() -> usize {
+    EXTRA.load(Ordering::SeqCst)
+        + SLOTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|s| s.count.load(Ordering::Acquire) != 0)
+            .count()
+}
+
 mod sys {
     pub(super) use crate::raw::runtime::{membarrier as barrier, membarrier_register as register};
 }

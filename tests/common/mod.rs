@@ -25,6 +25,44 @@ pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
     cmd.output().expect("running the test binary again")
 }
 
+/// [`run_child`], killed when it has not ended within `limit`: returns its output (as far as
+/// it got) and whether it ended by itself.
+pub fn run_child_within(
+    name: &str,
+    envs: &[(&str, &str)],
+    limit: std::time::Duration,
+) -> (Output, bool) {
+    let dir = TempDir::new(&format!("child-{name}"));
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, name)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("running the test binary again");
+    let start = std::time::Instant::now();
+    let (status, ended) = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break (status, true);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            break (child.wait().unwrap(), false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap_or_default(),
+        stderr: std::fs::read(&err_path).unwrap_or_default(),
+    };
+    (out, ended)
+}
+
 /// Asserts that a child run succeeded, showing its output otherwise.
 pub fn assert_child_ok(out: &Output) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
