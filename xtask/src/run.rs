@@ -103,32 +103,84 @@ pub enum Ended {
     TimedOut(Duration),
 }
 
-/// Runs `cmd` with the terminal's stdout and stderr, printing it first. Past `timeout` the
-/// command and every process it started are killed.
+/// Runs `cmd` with the terminal's stderr, printing it first; its stdout is passed through
+/// line by line and the tests cargo reports as `FAILED` are named in the error, so that the
+/// summary at the end (all a CI log may keep) says which. Past `timeout` the command and
+/// every process it started are killed.
 pub fn run(cmd: &Cmd, timeout: Option<Duration>) -> Ended {
     println!("$ {cmd}");
-    let mut child = match cmd.command().stdin(Stdio::null()).spawn() {
+    let mut child = match cmd
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+    {
         Ok(c) => c,
         Err(e) => return Ended::Failed(format!("cannot start `{}`: {e}", cmd.program)),
     };
+    let failed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = child.stdout.take().map(|out| {
+        let failed = failed.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                println!("{line}");
+                if let Some(name) = failed_test(&line) {
+                    failed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(name.to_owned());
+                }
+            }
+        })
+    });
     let start = Instant::now();
-    loop {
+    let ended = loop {
         match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ended::Ok,
-            Ok(Some(status)) => return Ended::Failed(status.to_string()),
+            Ok(Some(status)) if status.success() => break Ended::Ok,
+            Ok(Some(status)) => break Ended::Failed(status.to_string()),
             Ok(None) => {}
-            Err(e) => return Ended::Failed(e.to_string()),
+            Err(e) => break Ended::Failed(e.to_string()),
         }
         if let Some(t) = timeout {
             if start.elapsed() > t {
                 kill_tree(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
-                return Ended::TimedOut(t);
+                break Ended::TimedOut(t);
             }
         }
         std::thread::sleep(Duration::from_millis(100));
+    };
+    if let Some(r) = reader {
+        let _ = r.join();
     }
+    let failed = failed.lock().unwrap_or_else(|e| e.into_inner());
+    match ended {
+        Ended::Failed(why) if !failed.is_empty() => {
+            let shown: Vec<&str> = failed.iter().take(8).map(String::as_str).collect();
+            let more = failed.len().saturating_sub(shown.len());
+            Ended::Failed(format!(
+                "{why}; failed: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ))
+        }
+        other => other,
+    }
+}
+
+/// The test a line of cargo test's output reports as failed (`test NAME ... FAILED`).
+fn failed_test(line: &str) -> Option<&str> {
+    line.trim_end()
+        .strip_suffix(" ... FAILED")?
+        .rsplit("test ")
+        .next()
+        .filter(|n| !n.is_empty())
 }
 
 /// Kills `pid`'s descendants (from `/proc`; test binaries that cargo started), then `pid`.
@@ -174,6 +226,21 @@ fn kill_tree(pid: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_tests_are_read_from_cargo_output() {
+        assert_eq!(
+            failed_test("test shutdown::works ... FAILED"),
+            Some("shutdown::works")
+        );
+        // --nocapture output may come first on the same line.
+        assert_eq!(
+            failed_test("test a_b ... child says hi\ntest a_b ... FAILED"),
+            Some("a_b")
+        );
+        assert_eq!(failed_test("test a_b ... ok"), None);
+        assert_eq!(failed_test("test result: FAILED. 1 passed; 1 failed"), None);
+    }
 
     #[test]
     fn display_shows_unset_then_set_variables() {
