@@ -164,7 +164,7 @@ impl<'py> Python<'py> {
     /// # let dir = std::env::temp_dir().join(format!("pyhost-doc-run-script-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
     /// let script = dir.join("hello.py");
-    /// std::fs::write(&script, "import sys\ndef twice(x):\n    return 2 * x\nwho = sys.argv[1]\n")?;
+    /// std::fs::write(&script, "import sys\ndef twice(x):\n    return 2 * x\nwho = sys.argv[1]\n").unwrap();
     /// pyhost::with_gil(|py| {
     ///     let main = py.run_script(&script, ["world"])?;
     ///     assert_eq!(main.get_item("who")?.unwrap().extract::<String>()?, "world");
