@@ -18,24 +18,35 @@ class SlowCheck(AgentCheck):
         time.sleep(instance.get("sleep", 0))
 "#;
 
-fn start(dir: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_pyhost-agent"))
-        .args(["--config", "agent.yaml", "--json"])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running pyhost-agent")
+/// The agent, killed if a failed assertion leaves it running.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig} failed");
+fn start(dir: &std::path::Path) -> Agent {
+    Agent(
+        Command::new(env!("CARGO_BIN_EXE_pyhost-agent"))
+            .args(["--config", "agent.yaml", "--json"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running pyhost-agent"),
+    )
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // kill(2) on our own child's pid with a valid signal number only sends the signal.
+    // SAFETY: for the reasons above.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }
 
 /// Waits up to `limit` for the agent to exit: its status and how long it took, or `None`
@@ -53,6 +64,20 @@ fn exit_within(child: &mut Child, limit: Duration) -> Option<(std::process::Exit
     None
 }
 
+/// What an agent that has exited printed: stdout and stderr.
+fn output(agent: &mut Agent) -> (String, String) {
+    use std::io::Read;
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = agent.0.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    if let Some(mut s) = agent.0.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    (out, err)
+}
+
 #[test]
 fn one_sigterm_stops_the_agent_cleanly() {
     let dir = scratch("signals-one");
@@ -66,16 +91,11 @@ fn one_sigterm_stops_the_agent_cleanly() {
     let mut agent = start(&dir);
     // Python started and the first round ran (a generous wait: it takes well under a second).
     std::thread::sleep(Duration::from_secs(3));
-    signal(&agent, "-TERM");
+    signal(&agent.0, libc::SIGTERM);
     let (status, took) =
-        exit_within(&mut agent, Duration::from_secs(20)).expect("the agent did not stop");
-    let out = agent.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        status.success(),
-        "{status}\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        exit_within(&mut agent.0, Duration::from_secs(20)).expect("the agent did not stop");
+    let (stdout, stderr) = output(&mut agent);
+    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
     assert!(
         stdout.contains("slow.started"),
         "the round before the signal was reported:\n{stdout}"
@@ -96,18 +116,17 @@ fn a_second_signal_ends_the_agent_at_once() {
     );
     let mut agent = start(&dir);
     std::thread::sleep(Duration::from_secs(3));
-    signal(&agent, "-INT");
+    signal(&agent.0, libc::SIGINT);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        agent.try_wait().unwrap().is_none(),
+        agent.0.try_wait().unwrap().is_none(),
         "the first signal waits for the check in flight"
     );
-    signal(&agent, "-INT");
-    let (status, took) = exit_within(&mut agent, Duration::from_secs(10))
+    signal(&agent.0, libc::SIGINT);
+    let (status, took) = exit_within(&mut agent.0, Duration::from_secs(10))
         .expect("the second signal did not end the agent");
     assert_eq!(status.code(), Some(130), "{status}");
-    let out = agent.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (_, stderr) = output(&mut agent);
     assert!(stderr.contains("second signal"), "{stderr}");
     eprintln!("ended {took:?} after the second signal");
 }
