@@ -53,6 +53,60 @@ impl Interpreter {
             executable: None,
             builtins: Vec::new(),
             utf8_mode: None,
+            allocator: None,
+        }
+    }
+}
+
+/// Python's memory allocator (`PYTHONMALLOC`), chosen with [`Builder::allocator`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Allocator {
+    /// What this CPython uses by default (pymalloc on top of `malloc`).
+    Default,
+    /// Every allocation through the C library's `malloc`: what valgrind and sanitizers need
+    /// to see Python objects (`PYTHONMALLOC=malloc`).
+    Malloc,
+    /// `malloc` with CPython's debug hooks (buffer overflows, use after free, calls without
+    /// the GIL): `PYTHONMALLOC=malloc_debug`.
+    MallocDebug,
+    /// pymalloc (`PYTHONMALLOC=pymalloc`).
+    Pymalloc,
+    /// pymalloc with the debug hooks (`PYTHONMALLOC=pymalloc_debug`).
+    PymallocDebug,
+    /// The default allocator with the debug hooks (`PYTHONMALLOC=debug`).
+    Debug,
+}
+
+impl Allocator {
+    /// The allocator `PYTHONMALLOC` names (`malloc`, `malloc_debug`, `pymalloc`,
+    /// `pymalloc_debug`, `debug`, `default`).
+    ///
+    /// ```
+    /// use pyhost::Allocator;
+    /// assert_eq!(Allocator::from_name("malloc"), Some(Allocator::Malloc));
+    /// assert_eq!(Allocator::from_name("jemalloc"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Allocator> {
+        Some(match name {
+            "default" => Allocator::Default,
+            "malloc" => Allocator::Malloc,
+            "malloc_debug" => Allocator::MallocDebug,
+            "pymalloc" => Allocator::Pymalloc,
+            "pymalloc_debug" => Allocator::PymallocDebug,
+            "debug" => Allocator::Debug,
+            _ => return None,
+        })
+    }
+
+    fn raw(self) -> ffi::PyMemAllocatorName {
+        match self {
+            Allocator::Default => ffi::PYMEM_ALLOCATOR_DEFAULT,
+            Allocator::Malloc => ffi::PYMEM_ALLOCATOR_MALLOC,
+            Allocator::MallocDebug => ffi::PYMEM_ALLOCATOR_MALLOC_DEBUG,
+            Allocator::Pymalloc => ffi::PYMEM_ALLOCATOR_PYMALLOC,
+            Allocator::PymallocDebug => ffi::PYMEM_ALLOCATOR_PYMALLOC_DEBUG,
+            Allocator::Debug => ffi::PYMEM_ALLOCATOR_DEBUG,
         }
     }
 }
@@ -73,6 +127,7 @@ pub struct Builder {
     executable: Option<PathBuf>,
     builtins: Vec<(CString, ModuleInit)>,
     utf8_mode: Option<bool>,
+    allocator: Option<Allocator>,
 }
 
 impl Builder {
@@ -147,6 +202,22 @@ impl Builder {
         self
     }
 
+    /// Python's memory allocator. Without this call, `PYTHONMALLOC` is honoured even by the
+    /// isolated configuration (it changes how memory is allocated, not what code runs), so
+    /// `PYTHONMALLOC=malloc valgrind ./my-program` sees Python's objects; otherwise CPython's
+    /// default.
+    ///
+    /// ```no_run
+    /// pyhost::Interpreter::builder()
+    ///     .allocator(pyhost::Allocator::Malloc)
+    ///     .start()?;
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn allocator(mut self, allocator: Allocator) -> Self {
+        self.allocator = Some(allocator);
+        self
+    }
+
     /// Add the user site directory (`~/.local/lib/python3.X/site-packages`) to `sys.path`
     /// (off by default).
     pub fn user_site(mut self, on: bool) -> Self {
@@ -216,7 +287,25 @@ impl Builder {
             (None, false) => Some(true),
             (None, true) => None,
         };
-        crate::raw::runtime::preinitialize(!self.use_environment, utf8)?;
+        let allocator = match self.allocator {
+            Some(a) => Some(a),
+            None => match std::env::var("PYTHONMALLOC") {
+                Ok(name) if !name.is_empty() => {
+                    Some(Allocator::from_name(&name).ok_or_else(|| Error::Init {
+                        message: format!(
+                            "PYTHONMALLOC={name} names no allocator; use malloc, malloc_debug, \
+                             pymalloc, pymalloc_debug, debug or default, or unset it"
+                        ),
+                    })?)
+                }
+                _ => None,
+            },
+        };
+        crate::raw::runtime::preinitialize(
+            !self.use_environment,
+            utf8,
+            allocator.map(Allocator::raw),
+        )?;
         let mut config = Config::new(!self.use_environment);
         config.set_flags(
             self.signal_handlers,

@@ -76,8 +76,8 @@ pub use gil::{
     gil_is_held, pending_decrefs, pending_thread_states, release_thread_state, with_gil,
 };
 pub use interpreter::{
-    Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized, shutdown,
-    shutdown_timeout,
+    Allocator, Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized,
+    shutdown, shutdown_timeout,
 };
 #[cfg(feature = "macros")]
 pub use macros::{FromPython, IntoPython, class, function, module};

@@ -198,3 +198,59 @@ fn argv_sets_sys_argv_and_orig_argv() {
     };
     assert!(stdout.contains(orig), "{stdout}");
 }
+
+/// Prints to stderr pymalloc's statistics, which CPython prints only when pymalloc is in use.
+fn malloc_stats_child(builder: pyhost::Builder) {
+    match builder.start() {
+        Ok(()) => {
+            pyhost::with_gil(|py| py.exec("import sys\nsys._debugmallocstats()")).unwrap();
+            println!("STARTED");
+        }
+        Err(e) => println!("START FAILED: {e}"),
+    }
+}
+
+#[test]
+fn pythonmalloc_is_honoured_by_the_isolated_configuration() {
+    if is_child("pythonmalloc_is_honoured_by_the_isolated_configuration") {
+        return malloc_stats_child(pyhost::Interpreter::builder());
+    }
+    let run = |value: &str| {
+        run_child(
+            "pythonmalloc_is_honoured_by_the_isolated_configuration",
+            &[("PYTHONMALLOC", value)],
+        )
+    };
+    // pymalloc: its statistics are printed.
+    let pymalloc = run("pymalloc");
+    assert!(assert_child_ok(&pymalloc).contains("STARTED"));
+    let stats = String::from_utf8_lossy(&pymalloc.stderr);
+    assert!(stats.contains("Small block threshold"), "{stats}");
+    // malloc (what valgrind needs): no pymalloc, no statistics.
+    let malloc = run("malloc");
+    assert!(assert_child_ok(&malloc).contains("STARTED"));
+    let stats = String::from_utf8_lossy(&malloc.stderr);
+    assert!(!stats.contains("Small block threshold"), "{stats}");
+    // A name CPython does not know is a clear error, not a crash.
+    let bad = assert_child_ok(&run("jemalloc"));
+    assert!(
+        bad.contains("START FAILED") && bad.contains("PYTHONMALLOC=jemalloc names no allocator"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn the_builder_allocator_wins_over_pythonmalloc() {
+    if is_child("the_builder_allocator_wins_over_pythonmalloc") {
+        return malloc_stats_child(
+            pyhost::Interpreter::builder().allocator(pyhost::Allocator::Malloc),
+        );
+    }
+    let out = run_child(
+        "the_builder_allocator_wins_over_pythonmalloc",
+        &[("PYTHONMALLOC", "pymalloc")],
+    );
+    assert!(assert_child_ok(&out).contains("STARTED"));
+    let stats = String::from_utf8_lossy(&out.stderr);
+    assert!(!stats.contains("Small block threshold"), "{stats}");
+}

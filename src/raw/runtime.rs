@@ -446,9 +446,13 @@ pub(crate) fn enter_count(n: usize) {
 
 /// Pre-initializes Python (`Py_PreInitialize`): the isolated pre-configuration or Python's
 /// default one (which reads the locale and `PYTHONUTF8`), with UTF-8 mode forced on or off
-/// when `utf8` says so. Must come before anything that decodes a string for the
+/// when `utf8` says so, and the memory allocator when `allocator` names one. Must come before anything that decodes a string for the
 /// configuration; CPython ignores a second call (a start retried after an error).
-pub(crate) fn preinitialize(isolated: bool, utf8: Option<bool>) -> Result<()> {
+pub(crate) fn preinitialize(
+    isolated: bool,
+    utf8: Option<bool>,
+    allocator: Option<ffi::PyMemAllocatorName>,
+) -> Result<()> {
     let mut pre = MaybeUninit::<ffi::PyPreConfig>::zeroed();
     // The Init functions initialize every field of the (zeroed) struct; the one set after
     // is a plain integer; Py_PreInitialize only reads the struct.
@@ -461,6 +465,9 @@ pub(crate) fn preinitialize(isolated: bool, utf8: Option<bool>) -> Result<()> {
         }
         if let Some(on) = utf8 {
             (*pre.as_mut_ptr()).utf8_mode = on.into();
+        }
+        if let Some(a) = allocator {
+            (*pre.as_mut_ptr()).allocator = a as _;
         }
         ffi::Py_PreInitialize(pre.as_ptr())
     })
