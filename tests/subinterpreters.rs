@@ -347,14 +347,24 @@ fn a_pool_of_subinterpreters_runs_python_in_parallel() {
     };
     // Warm both, then compare: on one GIL four calls take four times one; on two GILs, with
     // two cores, about two. A generous bound that only a lost parallelism breaks.
+    // Another process busy on a core (a parallel build) hides the parallelism for a while:
+    // measure up to three times; lost parallelism fails every time.
     timed(&pool);
     timed(&main);
-    let (p, m) = (timed(&pool), timed(&main));
-    eprintln!("own-GIL pool {p:?}, main-interpreter executor {m:?}");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (p, m) = (timed(&pool), timed(&main));
+        eprintln!("own-GIL pool {p:?}, main-interpreter executor {m:?}");
+        seen.push((p, m));
+        if p.as_secs_f64() < m.as_secs_f64() * 0.8 {
+            break;
+        }
+    }
     if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
         assert!(
-            p.as_secs_f64() < m.as_secs_f64() * 0.8,
-            "pool {p:?} vs one GIL {m:?}"
+            seen.iter()
+                .any(|(p, m)| p.as_secs_f64() < m.as_secs_f64() * 0.8),
+            "pool vs one GIL, never below 0.8: {seen:?}"
         );
     }
     assert_eq!(pool.stats().subinterpreters, 2);

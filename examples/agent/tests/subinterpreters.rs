@@ -47,31 +47,41 @@ fn two_cpu_bound_checks_run_in_parallel_on_their_own_gils() {
     let off = scratch("subinterp-off");
     setup(&off, "burn", BURN, BURN_CONF, "subinterpreters: false\n");
 
-    let (runs_off, t_off, _) = once(&off, "burn");
-    assert_eq!(runs_off.len(), 2);
-    assert!(
-        runs_off
-            .iter()
-            .all(|r| r["interpreter"] == "main" && r["error"].is_null())
-    );
-    let (runs_on, t_on, stderr) = once(&on, "burn");
-    assert_eq!(runs_on.len(), 2);
-    assert!(runs_on.iter().all(|r| r["error"].is_null()), "{runs_on:?}");
-    if !supported(&runs_on) {
-        // CPython < 3.12: the setting is explained, and the checks still run.
-        assert!(stderr.contains("needs CPython 3.12"), "{stderr}");
-        return;
-    }
-    for r in &runs_on {
-        let metric = &r["metrics"][0];
-        assert_eq!(metric["name"], "burn.total");
-    }
-    eprintln!("own GILs: {t_on:?}, one GIL: {t_off:?}");
-    if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
-        // About half: a generous bound that only lost parallelism breaks.
+    // Another process busy on a core (a parallel build) hides the parallelism for a while:
+    // measure up to three times; lost parallelism fails every time.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let (runs_off, t_off, _) = once(&off, "burn");
+        assert_eq!(runs_off.len(), 2);
         assert!(
-            t_on.as_secs_f64() < t_off.as_secs_f64() * 0.75,
-            "subinterpreters {t_on:?} vs one GIL {t_off:?}"
+            runs_off
+                .iter()
+                .all(|r| r["interpreter"] == "main" && r["error"].is_null())
+        );
+        let (runs_on, t_on, stderr) = once(&on, "burn");
+        assert_eq!(runs_on.len(), 2);
+        assert!(runs_on.iter().all(|r| r["error"].is_null()), "{runs_on:?}");
+        if !supported(&runs_on) {
+            // CPython < 3.12: the setting is explained, and the checks still run.
+            assert!(stderr.contains("needs CPython 3.12"), "{stderr}");
+            return;
+        }
+        for r in &runs_on {
+            let metric = &r["metrics"][0];
+            assert_eq!(metric["name"], "burn.total");
+        }
+        eprintln!("own GILs: {t_on:?}, one GIL: {t_off:?}");
+        seen.push((t_on, t_off));
+        // About half: a generous bound that only lost parallelism breaks.
+        if t_on.as_secs_f64() < t_off.as_secs_f64() * 0.75 {
+            break;
+        }
+    }
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2 {
+        assert!(
+            seen.iter()
+                .any(|(on, off)| on.as_secs_f64() < off.as_secs_f64() * 0.75),
+            "subinterpreters vs one GIL, never below 0.75: {seen:?}"
         );
     }
 }
