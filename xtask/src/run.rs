@@ -152,8 +152,12 @@ pub fn run(cmd: &Cmd, timeout: Option<Duration>) -> Ended {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
+    // After a timeout a process that escaped the kill may still hold the pipe: do not wait
+    // for it.
     if let Some(r) = reader {
-        let _ = r.join();
+        if !matches!(ended, Ended::TimedOut(_)) {
+            let _ = r.join();
+        }
     }
     let failed = failed.lock().unwrap_or_else(|e| e.into_inner());
     match ended {
@@ -214,12 +218,16 @@ fn kill_tree(pid: u32) {
         );
         i += 1;
     }
-    // Children first, so that none is reparented and missed.
+    // Children first, so that none is reparented and missed. kill(2) itself: a minimal root
+    // (the Debian unstable one) has no `kill` program.
     for p in doomed.iter().rev() {
-        let _ = Command::new("kill")
-            .args(["-KILL", &p.to_string()])
-            .stderr(Stdio::null())
-            .status();
+        if let Ok(pid) = libc::pid_t::try_from(*p) {
+            // kill(2) only sends a signal; a pid that has gone meanwhile gives ESRCH.
+            // SAFETY: for the reason above.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
     }
 }
 
