@@ -2,6 +2,7 @@
 //! items.
 
 use std::ffi::CString;
+use std::sync::OnceLock;
 
 use super::Class;
 use crate::raw::types::{ClassSpec, ClassType, TypeCell};
@@ -11,6 +12,9 @@ use crate::{Error, Object, Python, Result};
 /// The type objects of a class, one per interpreter, each created on first use there.
 pub struct LazyType<T> {
     cell: TypeCell<T>,
+    /// The type's `module.Name` and docstring, made once and pointed to by the type of every
+    /// interpreter (owned here, in a static, rather than leaked).
+    texts: OnceLock<(CString, Option<CString>)>,
 }
 
 impl<T> Default for LazyType<T> {
@@ -24,6 +28,7 @@ impl<T> LazyType<T> {
     pub const fn new() -> Self {
         LazyType {
             cell: TypeCell::new(),
+            texts: OnceLock::new(),
         }
     }
 }
@@ -59,33 +64,39 @@ impl<T: Class> LazyType<T> {
         py: Python<'py>,
         module: Option<&str>,
     ) -> Result<ClassType<'py, T>> {
-        self.cell.get_or_create(py, || spec::<T>(module))
+        self.cell
+            .get_or_create(py, || spec::<T>(&self.texts, module))
     }
 }
 
 /// The spec of `T`'s type, named `module.Name`: the module the class declares, else `module`
-/// (the one it is being added to), else `builtins`. CPython 3.12+ warns
-/// (`DeprecationWarning`) about a type whose name has no module. Built once per process: the
-/// strings are leaked, as the types of every interpreter point to them.
-fn spec<T: Class>(module: Option<&str>) -> Result<ClassSpec> {
+/// (the one it is being added to the first time), else `builtins`. CPython 3.12+ warns
+/// (`DeprecationWarning`) about a type whose name has no module. The strings are made once,
+/// in `texts`, and shared by the types of every interpreter.
+fn spec<T: Class>(
+    texts: &'static OnceLock<(CString, Option<CString>)>,
+    module: Option<&str>,
+) -> Result<ClassSpec> {
     let items = T::items();
-    let leak = |s: String| -> Result<&'static std::ffi::CStr> {
-        let c =
-            CString::new(s).map_err(|_| Error::value_error("class name or doc has a NUL byte"))?;
-        Ok(Box::leak(c.into_boxed_c_str()))
-    };
-    let module = T::MODULE.or(module).unwrap_or("builtins");
-    let doc = match items.new {
-        Some((_, sig)) => format!("{}{sig}\n--\n\n{}", T::NAME, T::DOC),
-        None => T::DOC.to_owned(),
-    };
+    if texts.get().is_none() {
+        let c = |s: String| {
+            CString::new(s).map_err(|_| Error::value_error("class name or doc has a NUL byte"))
+        };
+        let module = T::MODULE.or(module).unwrap_or("builtins");
+        let doc = match items.new {
+            Some((_, sig)) => format!("{}{sig}\n--\n\n{}", T::NAME, T::DOC),
+            None => T::DOC.to_owned(),
+        };
+        let doc = if doc.is_empty() { None } else { Some(c(doc)?) };
+        // Another thread may have set it meanwhile: either value is the same text.
+        let _ = texts.set((c(format!("{module}.{}", T::NAME))?, doc));
+    }
+    let (name, doc) = texts
+        .get()
+        .ok_or_else(|| Error::value_error("class texts were not set"))?;
     Ok(ClassSpec {
-        name: leak(format!("{module}.{}", T::NAME))?,
-        doc: if doc.is_empty() {
-            None
-        } else {
-            Some(leak(doc)?)
-        },
+        name: name.as_c_str(),
+        doc: doc.as_deref(),
         methods: items.methods,
         getset: items.getset,
         new: items.new.map(|(slot, _)| slot),
