@@ -11,6 +11,7 @@ mod bindings;
 mod cross;
 mod doctor;
 mod downstream;
+mod fuzz;
 mod json;
 mod merge;
 mod run;
@@ -18,6 +19,7 @@ mod setup;
 mod sid;
 mod test;
 mod util;
+mod valgrind;
 mod workspace;
 
 use std::process::ExitCode;
@@ -50,6 +52,14 @@ commands:
   bindings [--check]
         regenerate pyhost-sys's pre-generated bindings: one file for CPython 3.8-3.15,
         merged from bindgen's output for each version (--check: fail if it is stale)
+  valgrind
+        the core test binaries (shared, lifecycle, macros_module) under memcheck with
+        PYTHONMALLOC=malloc: fails on invalid reads or writes, uninitialised values and
+        definite leaks, but for xtask/valgrind/*.supp (CPython's, each entry explained)
+  fuzz [--time <seconds>] [--target conversions|arguments]
+        the libFuzzer targets of fuzz/ under AddressSanitizer (cargo-fuzz, stable toolchain
+        with RUSTC_BOOTSTRAP=1): seeds in fuzz/seeds/<target>/ first, then fuzzing for the
+        time given (default 60 s each); corpus and build kept in /var/cache/pyhost/fuzz
   setup
         install what the suite needs, idempotently (as root: apt packages, the aarch64
         rustup target, the Debian unstable root with CPython 3.14 and 3.15); `test` runs it
@@ -77,6 +87,8 @@ fn main() -> ExitCode {
         "bindings" => bindings::run(rest),
         "bench" => bench::run(rest),
         "setup" => setup::run(rest),
+        "valgrind" => valgrind::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

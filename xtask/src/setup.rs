@@ -8,8 +8,15 @@
 use std::process::Command;
 
 /// Debian packages the host build and tests need (libclang for bindgen, the headers of the
-/// default Python, venv for the agent's datadog-checks-base test).
-pub const HOST_PACKAGES: &[&str] = &["pkg-config", "libclang-dev", "python3-dev", "python3-venv"];
+/// default Python, venv for the agent's datadog-checks-base test, valgrind for the memcheck
+/// step).
+pub const HOST_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libclang-dev",
+    "python3-dev",
+    "python3-venv",
+    "valgrind",
+];
 
 /// Debian packages of the aarch64 cross build and its runs under qemu.
 pub const AARCH64_PACKAGES: &[&str] =
@@ -114,6 +121,28 @@ fn rustup_target(triple: &str) -> Result<(), String> {
     }
 }
 
+/// cargo-fuzz, for the fuzz step (a crates.io install into `~/.cargo/bin`, kept there).
+fn cargo_fuzz() -> Result<(), String> {
+    let cargo = crate::util::cargo();
+    let have = Command::new(&cargo)
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have {
+        return Ok(());
+    }
+    println!("setup: cargo install cargo-fuzz --locked");
+    let ok = Command::new(&cargo)
+        .args(["install", "cargo-fuzz", "--locked"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        Ok(())
+    } else {
+        Err("cargo install cargo-fuzz failed".to_owned())
+    }
+}
+
 /// Registers qemu-aarch64 with binfmt_misc, for test programs that start aarch64 programs
 /// themselves. Best effort.
 fn binfmt_aarch64() -> Result<(), String> {
@@ -172,6 +201,7 @@ pub fn ensure() -> Report {
     note(apt_install(&["qemu-user-binfmt"]));
     note(binfmt_aarch64());
     note(rustup_target("aarch64-unknown-linux-gnu"));
+    note(cargo_fuzz());
     if is_root() {
         note(crate::sid::make());
     } else {

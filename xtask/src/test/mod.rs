@@ -25,17 +25,19 @@ usage: cargo xtask test [--dry-run] [--no-setup] [--fail-fast] [--skip <steps>] 
   --dry-run           print the plan (every command, with its variables) and stop
   --no-setup          do not install anything first (`cargo xtask setup` does it otherwise)
   --fail-fast         stop at the first failure (the rest is reported as not run)
-  --skip <steps>      comma-separated: fmt, clippy, bindings, test, matrix, unstable, cross,
-                      readme, downstream (reported as skipped in the summary)
+  --skip <steps>      comma-separated: fmt, clippy, bindings, test, valgrind, fuzz, matrix,
+                      unstable, cross, readme, downstream (reported as skipped in the summary)
   --timeout <min>     kill a step that runs longer than this (default 20)
 ";
 
 /// The kinds of step, in the order they run.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 11] = [
     "fmt",
     "clippy",
     "bindings",
     "test",
+    "valgrind",
+    "fuzz",
     "matrix",
     "unstable",
     "cross",

@@ -298,6 +298,65 @@ pub fn plan_downstream(host: &str, xtask: &str, aarch64_ready: bool) -> Step {
     }
 }
 
+/// Whether `program args` runs and succeeds (a tool is installed).
+fn runs(program: &str, args: &[&str]) -> bool {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The core test binaries under memcheck (`cargo xtask valgrind`), on the default Python.
+pub fn plan_valgrind(host: &str, xtask: &str, valgrind_installed: bool) -> Step {
+    Step {
+        kind: "valgrind",
+        target: host.to_owned(),
+        python: "default; PYTHONMALLOC=malloc".into(),
+        action: if valgrind_installed {
+            Action::Run(vec![(
+                Cmd {
+                    program: xtask.to_owned(),
+                    args: vec!["valgrind".into()],
+                    env: Vec::new(),
+                },
+                false,
+            )])
+        } else {
+            Action::Skip {
+                reason: "valgrind is not installed".into(),
+                install: vec!["apt-get install valgrind".into()],
+            }
+        },
+    }
+}
+
+/// Seconds each fuzz target runs in the suite (`cargo xtask fuzz --time` for longer runs).
+pub const FUZZ_SECONDS: u64 = 20;
+
+/// A short run of the fuzz targets (`cargo xtask fuzz`), on the default Python.
+pub fn plan_fuzz(host: &str, xtask: &str, cargo_fuzz_installed: bool) -> Step {
+    Step {
+        kind: "fuzz",
+        target: host.to_owned(),
+        python: format!("default; {FUZZ_SECONDS} s a target, AddressSanitizer"),
+        action: if cargo_fuzz_installed {
+            Action::Run(vec![(
+                Cmd {
+                    program: xtask.to_owned(),
+                    args: vec!["fuzz".into(), "--time".into(), FUZZ_SECONDS.to_string()],
+                    env: Vec::new(),
+                },
+                false,
+            )])
+        } else {
+            Action::Skip {
+                reason: "cargo-fuzz is not installed".into(),
+                install: vec!["cargo install cargo-fuzz".into()],
+            }
+        },
+    }
+}
+
 fn tool_step(kind: &'static str, component: &str, check: &[&str], args: &[&str]) -> Step {
     let present = Cmd::cargo(check)
         .command()
@@ -377,6 +436,12 @@ pub(super) fn plan(opts: &Options, host: &str, survey: &Survey, suite: &Suite) -
         },
     });
     steps.push(plan_default(host, &survey.default));
+    steps.push(plan_valgrind(host, &exe, runs("valgrind", &["--version"])));
+    steps.push(plan_fuzz(
+        host,
+        &exe,
+        runs(&crate::util::cargo(), &["fuzz", "--version"]),
+    ));
     let pythons: Vec<PythonRun> = survey
         .candidates
         .iter()

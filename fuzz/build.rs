@@ -1,0 +1,3 @@
+fn main() {
+    pyhost_build::dependent::emit();
+}
