@@ -4,7 +4,28 @@
 
 use std::sync::Arc;
 
-use pyhost::{Error, Unbound, with_gil};
+use pyhost::{Class, Error, Unbound, with_gil};
+
+/// A class used before shutdown: finalization frees its type, and its name and doc must not
+/// leak with it (`cargo xtask valgrind` runs this binary under memcheck).
+#[pyhost::class]
+struct Probe {
+    n: i64,
+}
+
+#[pyhost::class]
+impl Probe {
+    /// Makes a probe.
+    #[new]
+    fn new(n: i64) -> Self {
+        Probe { n }
+    }
+
+    /// Its number, doubled.
+    fn twice(&self) -> i64 {
+        2 * self.n
+    }
+}
 
 #[test]
 fn lifecycle_from_start_to_after_shutdown() {
@@ -74,6 +95,16 @@ fn lifecycle_from_start_to_after_shutdown() {
     // The eight exited threads' states were deleted by the acquisitions since.
     with_gil(|_| Ok(())).unwrap();
     assert_eq!(pyhost::pending_thread_states(), 0);
+
+    // A class instance, made and dropped.
+    let twice: i64 = with_gil(|py| {
+        Probe::type_object(py)?
+            .call1((21,))?
+            .call_method0("twice")?
+            .extract()
+    })
+    .unwrap();
+    assert_eq!(twice, 42);
 
     // An unbound handle dropped after shutdown must be harmless.
     let late: Unbound = with_gil(|py| Ok(py.eval("[1, 2, 3]")?.unbind())).unwrap();
