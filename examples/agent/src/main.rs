@@ -223,13 +223,16 @@ fn run_forever(agent: &runner::Agent, instances: &[InstanceConfig], json: bool) 
     let flag = Arc::new(AtomicBool::new(false));
     {
         let (stop, flag) = (stop.clone(), flag.clone());
-        // SIGINT or SIGTERM: the first stops the loop and shuts down in order; a second one,
-        // while that is under way, ends the process at once.
+        // SIGINT or SIGTERM: the first cancels the runs in flight, stops the loop and shuts
+        // down in order (the last round's summary is printed); a second one, while that is
+        // under way, ends the process at once.
         if let Err(e) = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
                 eprintln!("pyhost-agent: second signal, exiting now");
                 std::process::exit(130);
             }
+            #[cfg(feature = "python")]
+            python::STOPPING.store(true, Ordering::SeqCst);
             *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
             stop.1.notify_all();
         }) {

@@ -22,6 +22,8 @@ pub enum ErrorKind {
     Unavailable,
     /// Anything else (a stuck worker, the interpreter failing).
     Internal,
+    /// The agent was stopping (SIGINT or SIGTERM) and cancelled the run.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -34,6 +36,7 @@ impl ErrorKind {
             ErrorKind::Load => "load error",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 }

@@ -4,12 +4,12 @@
 mod builtins;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pyhost::conversion::serde::to_python;
-use pyhost::executor::{Call, ShutdownMode, block_on};
+use pyhost::executor::{Call, ShutdownMode};
 use pyhost::subinterpreter::{self, InterpreterConfig};
 use pyhost::types::{Any, Module, Tuple};
 use pyhost::{Error, ExceptionKind, Executor, Interpreter, Object, PyErr, Python, Unbound};
@@ -55,6 +55,36 @@ pub struct PendingRun {
     rt: Arc<Inner>,
 }
 
+/// Set when the agent starts stopping (the first SIGINT or SIGTERM): the runs still waited
+/// for are cancelled, so that the agent exits within the executor's grace period instead of
+/// after the slowest check.
+pub static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Waits for `call` like `block_on`, but cancels it (by dropping it) once [`STOPPING`] is set.
+fn wait_unless_stopping<T>(call: Call<T>) -> pyhost::Result<T> {
+    use std::future::Future;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut call = std::pin::pin!(call);
+    loop {
+        if let Poll::Ready(v) = call.as_mut().poll(&mut cx) {
+            return v;
+        }
+        if STOPPING.load(Ordering::SeqCst) {
+            // Dropping the call cancels it: the worker interrupts what it runs.
+            return Err(Error::Cancelled);
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
 impl PendingRun {
     /// Waits for the run to end; returns its outcome and the kind of interpreter that ran it.
     pub fn wait(self) -> (Outcome, &'static str) {
@@ -64,7 +94,7 @@ impl PendingRun {
         } else {
             "main"
         };
-        let result = block_on(self.call);
+        let result = wait_unless_stopping(self.call);
         if let Err(Error::RefusesSubinterpreters { module, .. }) = &result {
             // First run of a check that cannot live in a subinterpreter: from now on it
             // runs on the main interpreter. Said once per check.
@@ -100,6 +130,13 @@ fn outcome(result: pyhost::Result<Outcome>, timeout: Duration) -> Outcome {
             Some(CheckError::new(
                 ErrorKind::Timeout,
                 format!("the check ran longer than its timeout of {timeout:?} and was cancelled"),
+            )),
+        ),
+        Err(Error::Cancelled) if STOPPING.load(Ordering::SeqCst) => (
+            Vec::new(),
+            Some(CheckError::new(
+                ErrorKind::Cancelled,
+                "the agent is stopping: the run was cancelled".to_owned(),
             )),
         ),
         Err(e @ Error::Stuck { .. }) => (
