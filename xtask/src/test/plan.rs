@@ -306,28 +306,51 @@ fn runs(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The core test binaries under memcheck (`cargo xtask valgrind`), on the default Python.
-pub fn plan_valgrind(host: &str, xtask: &str, valgrind_installed: bool) -> Step {
+/// A step that runs `xtask <args>` when the tool it needs is installed, and is skipped with
+/// the command that installs it otherwise.
+fn xtask_step(
+    kind: &'static str,
+    host: &str,
+    python: String,
+    xtask: &str,
+    args: &[&str],
+    tool: Result<(), (&str, &str)>,
+) -> Step {
     Step {
-        kind: "valgrind",
+        kind,
         target: host.to_owned(),
-        python: "default; PYTHONMALLOC=malloc".into(),
-        action: if valgrind_installed {
-            Action::Run(vec![(
+        python,
+        action: match tool {
+            Ok(()) => Action::Run(vec![(
                 Cmd {
                     program: xtask.to_owned(),
-                    args: vec!["valgrind".into()],
+                    args: args.iter().map(|a| (*a).to_owned()).collect(),
                     env: Vec::new(),
                 },
                 false,
-            )])
-        } else {
-            Action::Skip {
-                reason: "valgrind is not installed".into(),
-                install: vec!["apt-get install valgrind".into()],
-            }
+            )]),
+            Err((missing, install)) => Action::Skip {
+                reason: format!("{missing} is not installed"),
+                install: vec![install.to_owned()],
+            },
         },
     }
+}
+
+/// The core test binaries under memcheck (`cargo xtask valgrind`), on the default Python.
+pub fn plan_valgrind(host: &str, xtask: &str, valgrind_installed: bool) -> Step {
+    xtask_step(
+        "valgrind",
+        host,
+        "default; PYTHONMALLOC=malloc".into(),
+        xtask,
+        &["valgrind"],
+        if valgrind_installed {
+            Ok(())
+        } else {
+            Err(("valgrind", "apt-get install valgrind"))
+        },
+    )
 }
 
 /// Seconds each fuzz target runs in the suite (`cargo xtask fuzz --time` for longer runs).
@@ -335,26 +358,19 @@ pub const FUZZ_SECONDS: u64 = 20;
 
 /// A short run of the fuzz targets (`cargo xtask fuzz`), on the default Python.
 pub fn plan_fuzz(host: &str, xtask: &str, cargo_fuzz_installed: bool) -> Step {
-    Step {
-        kind: "fuzz",
-        target: host.to_owned(),
-        python: format!("default; {FUZZ_SECONDS} s a target, AddressSanitizer"),
-        action: if cargo_fuzz_installed {
-            Action::Run(vec![(
-                Cmd {
-                    program: xtask.to_owned(),
-                    args: vec!["fuzz".into(), "--time".into(), FUZZ_SECONDS.to_string()],
-                    env: Vec::new(),
-                },
-                false,
-            )])
+    let seconds = FUZZ_SECONDS.to_string();
+    xtask_step(
+        "fuzz",
+        host,
+        format!("default; {FUZZ_SECONDS} s a target, AddressSanitizer"),
+        xtask,
+        &["fuzz", "--time", &seconds],
+        if cargo_fuzz_installed {
+            Ok(())
         } else {
-            Action::Skip {
-                reason: "cargo-fuzz is not installed".into(),
-                install: vec!["cargo install cargo-fuzz".into()],
-            }
+            Err(("cargo-fuzz", "cargo install cargo-fuzz"))
         },
-    }
+    )
 }
 
 fn tool_step(kind: &'static str, component: &str, check: &[&str], args: &[&str]) -> Step {
