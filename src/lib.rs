@@ -58,6 +58,8 @@ mod interpreter;
 mod macros;
 mod module_def;
 mod object;
+#[cfg(unix)]
+pub mod process;
 mod raw;
 mod signature;
 pub mod subinterpreter;

@@ -121,6 +121,17 @@ pub enum Error {
         /// How long the call had run when it was given up.
         after: Duration,
     },
+    /// A process worker ([`crate::process`]) died while running the call: it exited, was
+    /// killed by a signal (a segfault, an abort, the OOM killer) or closed its channel. The
+    /// worker is replaced; the call is not retried.
+    WorkerCrashed {
+        /// Its exit code, if it exited.
+        code: Option<i32>,
+        /// The signal that killed it, if one did.
+        signal: Option<i32>,
+        /// The last lines it wrote to stderr.
+        stderr: Vec<String>,
+    },
     /// The executor's queue is full.
     QueueFull {
         /// Its capacity.
@@ -265,6 +276,29 @@ impl PyErr {
             err.0.cause = Some((CauseKind::Cause, PyErr::from_error(class, source)));
         }
         err
+    }
+
+    /// An exception raised in another process (a [`crate::process`] worker), rebuilt from
+    /// what crossed: class name, message, kind, frames (its cause chain stays there). Raised
+    /// again here as the builtin class of that name, else `Exception`.
+    #[cold]
+    pub(crate) fn remote(
+        type_name: String,
+        message: String,
+        kind: ExceptionKind,
+        frames: Vec<Frame>,
+    ) -> PyErr {
+        let short = type_name.rsplit('.').next().unwrap_or_default();
+        let class = ExceptionType::builtin_named(short).unwrap_or(ExceptionType::Exception);
+        PyErr(Box::new(PyErrInner {
+            type_name,
+            message,
+            kind,
+            frames,
+            syntax: None,
+            cause: None,
+            raise: Raise::Lazy(class),
+        }))
     }
 
     /// Takes the exception currently raised in the interpreter. If none is set (a C call
@@ -653,6 +687,22 @@ impl fmt::Display for Error {
                 "the call did not return after being interrupted ({after:?}): it is stuck in \
                  native code, and its worker thread was replaced"
             ),
+            Error::WorkerCrashed {
+                code,
+                signal,
+                stderr,
+            } => {
+                match (code, signal) {
+                    (_, Some(sig)) => write!(f, "the worker process was killed by signal {sig}")?,
+                    (Some(c), None) => write!(f, "the worker process exited with status {c}")?,
+                    (None, None) => f.write_str("the worker process closed its channel")?,
+                }
+                f.write_str(" while running the call; it was replaced")?;
+                if !stderr.is_empty() {
+                    write!(f, ". Its last lines on stderr:\n  {}", stderr.join("\n  "))?;
+                }
+                Ok(())
+            }
             Error::QueueFull { capacity } => {
                 write!(f, "the executor's queue is full ({capacity} calls waiting)")
             }

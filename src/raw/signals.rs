@@ -7,6 +7,9 @@
 //! the C handlers of `SIGINT` and `SIGTERM`: Python's record then says its handler is set, so
 //! no later import installs it again, while the process keeps the host's handler (or the
 //! default action). Python code that calls `signal.signal` itself still can.
+//!
+//! Also: interrupting a process worker (`SIGINT`, which its Python turns into
+//! `KeyboardInterrupt`).
 
 #[cfg(unix)]
 mod imp {
@@ -45,6 +48,40 @@ mod imp {
             }
         }
     }
+
+    /// Sends `SIGINT` to thread `tid` of process `pid` (a child of ours), where Python's
+    /// handler interrupts the call that thread runs: a signal sent to the process may be
+    /// taken by another thread, which leaves a blocking call there asleep. Without a thread
+    /// id (or off Linux), to the process. False if it is gone.
+    pub(crate) fn interrupt(pid: u32, tid: Option<u32>) -> bool {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return false;
+        };
+        #[cfg(target_os = "linux")]
+        if let Some(tid) = tid.and_then(|t| libc::pid_t::try_from(t).ok()) {
+            // tgkill(2) only sends a signal to that thread of that process; one that has
+            // exited gives ESRCH.
+            // SAFETY: for the reason above.
+            return unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGINT) == 0 };
+        }
+        let _ = tid;
+        // kill(2) only sends a signal; a pid that has exited gives ESRCH.
+        // SAFETY: for the reason above.
+        unsafe { libc::kill(pid, libc::SIGINT) == 0 }
+    }
+
+    /// This thread's id as the kernel knows it (Linux), for [`interrupt`].
+    pub(crate) fn thread_id() -> Option<u32> {
+        #[cfg(target_os = "linux")]
+        {
+            // gettid(2) takes nothing and cannot fail.
+            // SAFETY: for the reason above.
+            let tid = unsafe { libc::gettid() };
+            u32::try_from(tid).ok()
+        }
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
 }
 
 #[cfg(not(unix))]
@@ -59,6 +96,15 @@ mod imp {
     impl Saved {
         pub(crate) fn restore(&self) {}
     }
+
+    /// No signals to send here.
+    pub(crate) fn interrupt(_pid: u32, _tid: Option<u32>) -> bool {
+        false
+    }
+
+    pub(crate) fn thread_id() -> Option<u32> {
+        None
+    }
 }
 
-pub(crate) use imp::save;
+pub(crate) use imp::{interrupt, save, thread_id};

@@ -1,0 +1,208 @@
+//! Worker processes: calls and exceptions cross; a worker that exits, segfaults or aborts
+//! fails only its call and is replaced; deadlines interrupt Python and kill what does not
+//! answer; no call is lost while workers crash.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TempDir;
+use pyhost::Error;
+use pyhost::process::{ProcessPool, Task};
+
+/// The worker processes of these tests: this binary started again on this entry.
+#[test]
+fn process_worker_entry() {
+    pyhost::process::serve_if_worker(|b| b).expect("serving as a worker");
+}
+
+fn pool(workers: usize) -> ProcessPool {
+    pyhost::initialize_once().expect("starting Python");
+    ProcessPool::builder()
+        .workers(workers)
+        .grace(Duration::from_millis(500))
+        .command(
+            std::env::current_exe().unwrap(),
+            [
+                "process_worker_entry",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ],
+        )
+        .build()
+        .unwrap()
+}
+
+/// A task that runs a Python file in the worker (`runpy.run_path`).
+fn script(dir: &TempDir, name: &str, code: &str) -> Task {
+    let path = dir.write(name, code);
+    Task::new("runpy:run_path", (path.display().to_string(),)).unwrap()
+}
+
+#[test]
+fn calls_and_exceptions_cross_to_a_worker_process() {
+    let pool = pool(1);
+    let n: u64 = pool
+        .call(&Task::new("math:factorial", (20,)).unwrap())
+        .unwrap();
+    assert_eq!(n, 2_432_902_008_176_640_000);
+    let theirs: u32 = pool.call(&Task::new("os:getpid", ()).unwrap()).unwrap();
+    assert_ne!(theirs, std::process::id(), "it ran in another process");
+    // Containers both ways.
+    let sorted: Vec<(String, i64)> = pool
+        .call(&Task::new("builtins:sorted", (vec![("b", 2), ("a", 1)],)).unwrap())
+        .unwrap();
+    assert_eq!(sorted, [("a".to_owned(), 1), ("b".to_owned(), 2)]);
+    // An exception keeps its type, message and frames.
+    let err = pool
+        .call::<i64>(&Task::new("builtins:int", ("twelve",)).unwrap())
+        .unwrap_err();
+    let py = err.as_python().expect("a Python exception");
+    assert_eq!(py.type_name(), "ValueError");
+    assert!(py.message().contains("twelve"), "{err}");
+    // The worker survived its exception.
+    let same: u32 = pool.call(&Task::new("os:getpid", ()).unwrap()).unwrap();
+    assert_eq!(same, theirs);
+    assert_eq!(pool.stats().started, 1);
+}
+
+#[test]
+fn a_worker_that_exits_segfaults_or_aborts_is_reported_and_replaced() {
+    let dir = TempDir::new("crashes");
+    let pool = pool(1);
+    let exit = script(
+        &dir,
+        "exit.py",
+        "import os, sys\nprint('check disk: giving up', file=sys.stderr, flush=True)\nos._exit(3)\n",
+    );
+    match pool.call::<()>(&exit).unwrap_err() {
+        Error::WorkerCrashed {
+            code,
+            signal,
+            stderr,
+        } => {
+            assert_eq!((code, signal), (Some(3), None));
+            assert!(
+                stderr.iter().any(|l| l.contains("check disk: giving up")),
+                "{stderr:?}"
+            );
+        }
+        other => panic!("expected WorkerCrashed, got {other:?}"),
+    }
+    let segfault = script(&dir, "segv.py", "import ctypes\nctypes.string_at(0)\n");
+    let err = pool.call::<()>(&segfault).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WorkerCrashed {
+                signal: Some(11),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("killed by signal 11"), "{err}");
+    let abort = Task::new("os:abort", ()).unwrap();
+    let err = pool.call::<()>(&abort).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WorkerCrashed {
+                signal: Some(6),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // Each crash cost one worker; the next call gets a new one.
+    let n: i64 = pool
+        .call(&Task::new("operator:add", (40, 2)).unwrap())
+        .unwrap();
+    assert_eq!(n, 42);
+    let s = pool.stats();
+    assert_eq!((s.crashed, s.started), (3, 4), "{s:?}");
+}
+
+#[test]
+fn a_deadline_interrupts_python_and_kills_what_does_not_answer() {
+    let dir = TempDir::new("deadlines");
+    let pool = pool(1);
+    // Python code: interrupted (KeyboardInterrupt in the worker), the worker replaced.
+    let t = Instant::now();
+    let err = pool
+        .call_timeout::<()>(
+            Duration::from_millis(300),
+            &Task::new("time:sleep", (30,)).unwrap(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // Code that no interruption reaches (SIGINT blocked): killed after the grace period.
+    let deaf = script(
+        &dir,
+        "deaf.py",
+        "import signal, time\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\ntime.sleep(30)\n",
+    );
+    let t = Instant::now();
+    let err = pool
+        .call_timeout::<()>(Duration::from_millis(300), &deaf)
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    // 300 ms + 500 ms of grace; serial waiting would be 30 s.
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(pool.stats().killed, 1);
+    let n: i64 = pool
+        .call(&Task::new("operator:mul", (6, 7)).unwrap())
+        .unwrap();
+    assert_eq!(n, 42);
+}
+
+#[test]
+fn no_call_is_lost_while_workers_crash() {
+    let pool = std::sync::Arc::new(pool(2));
+    let calls: Vec<_> = (0..12)
+        .map(|i| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let task = if i % 3 == 0 {
+                    Task::new("os:_exit", (9,)).unwrap()
+                } else {
+                    Task::new("operator:add", (i, 1000)).unwrap()
+                };
+                (i, pool.call::<i64>(&task))
+            })
+        })
+        .collect();
+    let mut answered = 0;
+    for c in calls {
+        let (i, r) = c.join().unwrap();
+        match r {
+            Ok(n) => {
+                assert_eq!(n, i + 1000);
+                assert_ne!(i % 3, 0);
+            }
+            Err(Error::WorkerCrashed { code: Some(9), .. }) => assert_eq!(i % 3, 0),
+            Err(e) => panic!("call {i}: {e:?}"),
+        }
+        answered += 1;
+    }
+    assert_eq!(answered, 12);
+    assert_eq!(pool.stats().crashed, 4);
+}
+
+#[test]
+fn what_cannot_cross_is_a_clear_error() {
+    pyhost::initialize_once().unwrap();
+    let err = Task::new("math-factorial", (3,)).unwrap_err();
+    assert!(err.to_string().contains("module:function"), "{err}");
+    let err = pyhost::with_gil(|py| {
+        let obj = py.eval("object()")?;
+        Ok(Task::new("builtins:repr", (obj.unbind(),)).unwrap_err())
+    })
+    .unwrap();
+    assert!(
+        err.to_string().contains("cross to a worker process"),
+        "{err}"
+    );
+}
