@@ -206,3 +206,59 @@ fn what_cannot_cross_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn crashes_back_off_then_open_the_circuit_until_the_cooldown() {
+    pyhost::initialize_once().unwrap();
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .restart_backoff(Duration::from_millis(200), Duration::from_secs(10))
+        .max_restarts(2, Duration::from_secs(60))
+        .cooldown(Duration::from_millis(1500))
+        .command(
+            std::env::current_exe().unwrap(),
+            [
+                "process_worker_entry",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ],
+        )
+        .build()
+        .unwrap();
+    let crash = Task::new("os:_exit", (5,)).unwrap();
+    let good = Task::new("operator:add", (1, 1)).unwrap();
+    let timed = |task: &Task| {
+        let t = Instant::now();
+        (pool.call::<i64>(task), t.elapsed())
+    };
+    let (r, _) = timed(&crash);
+    assert!(
+        matches!(r, Err(Error::WorkerCrashed { code: Some(5), .. })),
+        "{r:?}"
+    );
+    // The next start waits 200 ms, then 400 ms: the backoff doubles.
+    let (r, second) = timed(&crash);
+    assert!(matches!(r, Err(Error::WorkerCrashed { .. })), "{r:?}");
+    assert!(second >= Duration::from_millis(200), "{second:?}");
+    let (r, third) = timed(&crash);
+    assert!(matches!(r, Err(Error::WorkerCrashed { .. })), "{r:?}");
+    assert!(third >= Duration::from_millis(400), "{third:?}");
+    // Three crashes, more than two in the window: calls fail at once, no worker started.
+    let started = pool.stats().started;
+    let (r, _) = timed(&good);
+    match r {
+        Err(Error::CircuitOpen {
+            crashes, retry_in, ..
+        }) => {
+            assert_eq!(crashes, 3);
+            assert!(retry_in <= Duration::from_millis(1500), "{retry_in:?}");
+        }
+        other => panic!("expected CircuitOpen, got {other:?}"),
+    }
+    assert_eq!(pool.stats().started, started, "no worker was started");
+    // After the cool-down, workers start again.
+    std::thread::sleep(Duration::from_millis(1600));
+    let (r, _) = timed(&good);
+    assert_eq!(r.unwrap(), 2);
+}

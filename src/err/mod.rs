@@ -132,6 +132,16 @@ pub enum Error {
         /// The last lines it wrote to stderr.
         stderr: Vec<String>,
     },
+    /// Process workers crashed too often ([`crate::process::ProcessBuilder::max_restarts`]):
+    /// calls fail at once, without starting a worker, until the cool-down has passed.
+    CircuitOpen {
+        /// The crashes counted.
+        crashes: usize,
+        /// The window they happened in.
+        window: Duration,
+        /// How long calls keep failing.
+        retry_in: Duration,
+    },
     /// The executor's queue is full.
     QueueFull {
         /// Its capacity.
@@ -703,6 +713,15 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::CircuitOpen {
+                crashes,
+                window,
+                retry_in,
+            } => write!(
+                f,
+                "the worker processes crashed {crashes} times within {window:?}: calls fail at \
+                 once for another {retry_in:?} (the errors before this one say why they crashed)"
+            ),
             Error::QueueFull { capacity } => {
                 write!(f, "the executor's queue is full ({capacity} calls waiting)")
             }

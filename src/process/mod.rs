@@ -26,6 +26,10 @@
 //!   its channel fails the call it was running with [`Error::WorkerCrashed`] (exit status or
 //!   signal, last lines of stderr) and is started again for the next call. Calls still queued
 //!   are never lost: they wait for a worker.
+//! - After a crash the next worker starts after a backoff that doubles with each crash in a
+//!   row ([`ProcessBuilder::restart_backoff`]); past [`ProcessBuilder::max_restarts`]
+//!   crashes within a window, a circuit breaker fails calls at once with
+//!   [`Error::CircuitOpen`] until a cool-down has passed.
 //! - A call past its deadline is interrupted as in-process (`SIGINT`, which the worker's
 //!   Python turns into `KeyboardInterrupt` in the running code) and the caller gets
 //!   [`Error::Timeout`]; if the worker has not answered after the grace period (code blocked
@@ -226,6 +230,9 @@ pub struct ProcessBuilder {
     workers: usize,
     grace: Duration,
     start_timeout: Duration,
+    backoff: (Duration, Duration),
+    max_restarts: (usize, Duration),
+    cooldown: Duration,
     program: Option<PathBuf>,
     args: Vec<String>,
 }
@@ -241,6 +248,27 @@ impl ProcessBuilder {
     /// (default 2 s).
     pub fn grace(mut self, t: Duration) -> Self {
         self.grace = t;
+        self
+    }
+
+    /// The wait before starting a worker again after a crash: `base`, doubled with each
+    /// crash in a row, at most `cap` (default 100 ms and 10 s). A call that succeeds resets it.
+    pub fn restart_backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.backoff = (base, cap.max(base));
+        self
+    }
+
+    /// The circuit breaker: more than `n` crashes within `window` (default 5 within 60 s)
+    /// and calls fail at once with [`Error::CircuitOpen`] for the
+    /// [cool-down](ProcessBuilder::cooldown); so do the calls queued then.
+    pub fn max_restarts(mut self, n: usize, window: Duration) -> Self {
+        self.max_restarts = (n, window);
+        self
+    }
+
+    /// How long the circuit stays open (default 30 s); then calls start workers again.
+    pub fn cooldown(mut self, t: Duration) -> Self {
+        self.cooldown = t;
         self
     }
 
@@ -285,6 +313,7 @@ impl ProcessBuilder {
             ready: Condvar::new(),
             next_id: AtomicU64::new(1),
             stats: Counters::default(),
+            health: Mutex::new(Health::default()),
         });
         let threads = (0..self.workers)
             .map(|n| {
@@ -329,6 +358,9 @@ impl ProcessPool {
             workers: 2,
             grace: Duration::from_secs(2),
             start_timeout: Duration::from_secs(30),
+            backoff: (Duration::from_millis(100), Duration::from_secs(10)),
+            max_restarts: (5, Duration::from_secs(60)),
+            cooldown: Duration::from_secs(30),
             program: None,
             args: Vec::new(),
         }
@@ -360,6 +392,7 @@ impl ProcessPool {
         task: &Task,
         timeout: Option<Duration>,
     ) -> Result<T> {
+        self.shared.check_circuit()?;
         let (tx, rx) = sync_channel(1);
         {
             let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -421,6 +454,74 @@ struct Shared {
     ready: Condvar,
     next_id: AtomicU64,
     stats: Counters,
+    health: Mutex<Health>,
+}
+
+/// Crashes, for the backoff and the circuit breaker.
+#[derive(Default)]
+struct Health {
+    /// When the workers crashed, within the window.
+    crashes: VecDeque<Instant>,
+    /// Crashes since the last call that succeeded.
+    in_a_row: u32,
+    open_until: Option<Instant>,
+}
+
+impl Shared {
+    /// `Err` while the circuit is open; closes it once the cool-down is over.
+    fn check_circuit(&self) -> Result<()> {
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        match h.open_until {
+            Some(until) if Instant::now() < until => Err(Error::CircuitOpen {
+                crashes: h.crashes.len(),
+                window: self.config.max_restarts.1,
+                retry_in: until - Instant::now(),
+            }),
+            Some(_) => {
+                h.open_until = None;
+                h.crashes.clear();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a crash; opens the circuit (failing the queued calls) when there were too
+    /// many. Returns the wait before the next start.
+    fn crashed(&self) -> Duration {
+        let now = Instant::now();
+        let (max, window) = self.config.max_restarts;
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        h.crashes.push_back(now);
+        while h.crashes.front().is_some_and(|t| now - *t > window) {
+            h.crashes.pop_front();
+        }
+        h.in_a_row = h.in_a_row.saturating_add(1);
+        if h.crashes.len() > max && h.open_until.is_none() {
+            h.open_until = Some(now + self.config.cooldown);
+            let error = || Error::CircuitOpen {
+                crashes: h.crashes.len(),
+                window,
+                retry_in: self.config.cooldown,
+            };
+            let queued =
+                std::mem::take(&mut self.queue.lock().unwrap_or_else(|e| e.into_inner()).jobs);
+            for job in queued {
+                let _ = job.reply.send(Err(error()));
+            }
+        }
+        let (base, cap) = self.config.backoff;
+        let doubling = h.in_a_row.saturating_sub(1).min(20);
+        base.saturating_mul(1 << doubling).min(cap)
+    }
+
+    /// A call succeeded: the backoff starts over.
+    fn answered(&self) {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_a_row = 0;
+    }
 }
 
 #[derive(Default)]
@@ -600,6 +701,8 @@ enum Outcome {
 /// One slot of the pool: takes jobs, keeps a worker process for them.
 fn slot_loop(shared: &Arc<Shared>, slot: usize) {
     let mut worker: Option<Worker> = None;
+    // The wait before the next start, after a crash.
+    let mut backoff = Duration::ZERO;
     loop {
         let job = {
             let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -614,11 +717,19 @@ fn slot_loop(shared: &Arc<Shared>, slot: usize) {
             }
         };
         let Some(job) = job else { break };
+        if let Err(e) = shared.check_circuit() {
+            let _ = job.reply.send(Err(e));
+            continue;
+        }
+        if !backoff.is_zero() {
+            std::thread::sleep(std::mem::take(&mut backoff));
+        }
         let mut w = match worker.take() {
             Some(w) => w,
             None => match Worker::start(shared, slot) {
                 Ok(w) => w,
                 Err(e) => {
+                    backoff = shared.crashed();
                     let _ = job.reply.send(Err(e));
                     continue;
                 }
@@ -636,7 +747,9 @@ fn slot_loop(shared: &Arc<Shared>, slot: usize) {
             }
             JobEnd::Crashed => {
                 shared.stats.crashed.fetch_add(1, Ordering::Relaxed);
-                let _ = job.reply.send(Err(w.crash_error()));
+                let error = w.crash_error();
+                backoff = shared.crashed();
+                let _ = job.reply.send(Err(error));
             }
         }
     }
@@ -669,6 +782,7 @@ fn run_job(shared: &Shared, w: &mut Worker, job: &Job) -> JobEnd {
     match exchange(w, job, shared.config.grace) {
         Some(Outcome::Answer(status, data)) => {
             shared.stats.calls.fetch_add(1, Ordering::Relaxed);
+            shared.answered();
             JobEnd::Keep(if status == wire::OK {
                 Ok(data)
             } else {
