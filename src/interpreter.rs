@@ -428,8 +428,8 @@ fn post_init(
     executable: Option<&Path>,
 ) -> Result<()> {
     if !signal_handlers {
-        // The host owns SIGINT and SIGTERM: see `raw::signals`.
-        let saved = crate::raw::signals::save();
+        // The host owns SIGINT and SIGTERM: see `raw::os`.
+        let saved = crate::raw::os::save();
         let imported = py.import("signal");
         saved.restore();
         imported?;

@@ -17,8 +17,15 @@ fn process_worker_entry() {
 }
 
 fn pool(workers: usize) -> ProcessPool {
+    pool_with(workers, |b| b)
+}
+
+fn pool_with(
+    workers: usize,
+    configure: impl FnOnce(pyhost::process::ProcessBuilder) -> pyhost::process::ProcessBuilder,
+) -> ProcessPool {
     pyhost::initialize_once().expect("starting Python");
-    ProcessPool::builder()
+    configure(ProcessPool::builder())
         .workers(workers)
         .grace(Duration::from_millis(500))
         .command(
@@ -261,4 +268,49 @@ fn crashes_back_off_then_open_the_circuit_until_the_cooldown() {
     std::thread::sleep(Duration::from_millis(1600));
     let (r, _) = timed(&good);
     assert_eq!(r.unwrap(), 2);
+}
+
+#[test]
+fn a_memory_cap_is_a_memory_error_and_the_worker_carries_on() {
+    let pool = pool_with(1, |b| b.memory_limit(1 << 30));
+    // RLIMIT_AS is 9 on Linux.
+    let (soft, _): (i64, i64) = pool
+        .call(&Task::new("resource:getrlimit", (9,)).unwrap())
+        .unwrap();
+    if soft < 0 {
+        eprintln!("skipped: the cap is not enforced here (qemu-user ignores RLIMIT_AS)");
+        return;
+    }
+    assert_eq!(soft, 1 << 30);
+    let before: u32 = pool.call(&Task::new("os:getpid", ()).unwrap()).unwrap();
+    let err = pool
+        .call::<()>(&Task::new("builtins:bytearray", (2_i64 << 30,)).unwrap())
+        .unwrap_err();
+    assert_eq!(
+        err.as_python().map(|e| e.type_name()),
+        Some("MemoryError"),
+        "{err:?}"
+    );
+    let after: u32 = pool.call(&Task::new("os:getpid", ()).unwrap()).unwrap();
+    assert_eq!(before, after, "the worker carried on");
+}
+
+#[test]
+fn workers_are_recycled_after_max_calls_and_report_their_memory() {
+    let pool = pool_with(1, |b| b.max_calls_per_worker(3));
+    let pids: Vec<u32> = (0..7)
+        .map(|_| pool.call(&Task::new("os:getpid", ()).unwrap()).unwrap())
+        .collect();
+    assert!(pids[0] == pids[1] && pids[1] == pids[2], "{pids:?}");
+    assert!(pids[3] != pids[2] && pids[3] == pids[5], "{pids:?}");
+    assert!(pids[6] != pids[5], "{pids:?}");
+    assert_eq!(pool.stats().recycled, 2);
+    let live = pool.workers();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!((live[0].pid, live[0].calls), (pids[6], 1));
+    let rss = live[0].rss_bytes.expect("Linux reports it");
+    assert!(
+        rss > 4 << 20,
+        "a worker with Python holds more than 4 MiB: {rss}"
+    );
 }

@@ -67,6 +67,9 @@ use crate::{Builder, Error, Interpreter, IntoPython, Object, Python, Result, wit
 /// The variable that makes a start of the host binary a worker: the socket to connect to.
 const WORKER_VAR: &str = "PYHOST_PROCESS_WORKER";
 
+/// The variable that carries a worker's address-space cap, in bytes.
+const MEMORY_VAR: &str = "PYHOST_PROCESS_MEMORY";
+
 /// How many lines of a worker's stderr are kept for [`Error::WorkerCrashed`].
 const STDERR_LINES: usize = 20;
 
@@ -182,9 +185,14 @@ pub fn serve_if_worker(configure: impl FnOnce(Builder) -> Builder) -> Result<()>
         path: PathBuf::from(&path),
         source,
     })?;
+    if let Some(bytes) = std::env::var(MEMORY_VAR).ok().and_then(|v| v.parse().ok()) {
+        if let Err(e) = crate::raw::os::limit_address_space(bytes) {
+            eprintln!("pyhost worker: cannot cap its memory at {bytes} bytes: {e}");
+        }
+    }
     configure(Interpreter::builder().signal_handlers(true)).start()?;
     // Hello: the thread to interrupt at a deadline (the one running Python's calls).
-    let tid = crate::raw::signals::thread_id().unwrap_or(0);
+    let tid = crate::raw::os::thread_id().unwrap_or(0);
     wire::write_frame(&mut channel, &[&u64::from(tid).to_le_bytes()]).map_err(|source| {
         Error::Io {
             path: PathBuf::from(&path),
@@ -233,6 +241,8 @@ pub struct ProcessBuilder {
     backoff: (Duration, Duration),
     max_restarts: (usize, Duration),
     cooldown: Duration,
+    memory_limit: Option<u64>,
+    max_calls: Option<usize>,
     program: Option<PathBuf>,
     args: Vec<String>,
 }
@@ -269,6 +279,22 @@ impl ProcessBuilder {
     /// How long the circuit stays open (default 30 s); then calls start workers again.
     pub fn cooldown(mut self, t: Duration) -> Self {
         self.cooldown = t;
+        self
+    }
+
+    /// Caps each worker's address space at `bytes` (`RLIMIT_AS`, set by the worker on itself
+    /// before Python starts): an allocation past it raises `MemoryError` in the call, and the
+    /// worker carries on. Address space counts more than the memory used (libraries, thread
+    /// stacks, reserved arenas): leave room, a few hundred MiB above what Python itself needs.
+    /// Emulators such as qemu-user ignore it.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Replaces a worker after it has answered `n` calls (a leaking check is reset this way).
+    pub fn max_calls_per_worker(mut self, n: usize) -> Self {
+        self.max_calls = Some(n.max(1));
         self
     }
 
@@ -314,6 +340,7 @@ impl ProcessBuilder {
             next_id: AtomicU64::new(1),
             stats: Counters::default(),
             health: Mutex::new(Health::default()),
+            live: Mutex::new(vec![None; self.workers]),
         });
         let threads = (0..self.workers)
             .map(|n| {
@@ -349,6 +376,8 @@ pub struct ProcessStats {
     pub crashed: usize,
     /// Workers killed after a deadline and its grace period.
     pub killed: usize,
+    /// Workers replaced after [`ProcessBuilder::max_calls_per_worker`] calls.
+    pub recycled: usize,
 }
 
 impl ProcessPool {
@@ -361,6 +390,8 @@ impl ProcessPool {
             backoff: (Duration::from_millis(100), Duration::from_secs(10)),
             max_restarts: (5, Duration::from_secs(60)),
             cooldown: Duration::from_secs(30),
+            memory_limit: None,
+            max_calls: None,
             program: None,
             args: Vec::new(),
         }
@@ -411,6 +442,31 @@ impl ProcessPool {
         with_gil(|py| marshal_loads(py, &data)?.extract::<T>())
     }
 
+    /// The worker processes running now: pid, resident memory, calls answered.
+    ///
+    /// ```no_run
+    /// # pyhost::initialize().unwrap();
+    /// let pool = pyhost::process::ProcessPool::builder().workers(2).build()?;
+    /// for w in pool.workers() {
+    ///     println!("worker {}: {} MiB, {} calls", w.pid, w.rss_bytes.unwrap_or(0) >> 20, w.calls);
+    /// }
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.shared
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .flatten()
+            .map(|&(pid, calls)| WorkerInfo {
+                pid,
+                calls,
+                rss_bytes: rss_of(pid),
+            })
+            .collect()
+    }
+
     /// What the pool has done so far.
     pub fn stats(&self) -> ProcessStats {
         let c = &self.shared.stats;
@@ -419,6 +475,7 @@ impl ProcessPool {
             started: c.started.load(Ordering::Relaxed),
             crashed: c.crashed.load(Ordering::Relaxed),
             killed: c.killed.load(Ordering::Relaxed),
+            recycled: c.recycled.load(Ordering::Relaxed),
         }
     }
 
@@ -441,6 +498,26 @@ impl ProcessPool {
     }
 }
 
+/// One running worker process ([`ProcessPool::workers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerInfo {
+    /// Its process id.
+    pub pid: u32,
+    /// Its resident memory (`/proc/<pid>/statm`), where the system tells.
+    pub rss_bytes: Option<u64>,
+    /// The calls it answered.
+    pub calls: usize,
+}
+
+/// Resident memory of process `pid`, from `/proc` (Linux).
+fn rss_of(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // The page size of every target pyhost's cross tables name.
+    Some(pages * 4096)
+}
+
 impl Drop for ProcessPool {
     fn drop(&mut self) {
         let _ = self.shutdown();
@@ -455,6 +532,8 @@ struct Shared {
     next_id: AtomicU64,
     stats: Counters,
     health: Mutex<Health>,
+    /// Per slot: the pid of its worker and the calls it answered.
+    live: Mutex<Vec<Option<(u32, usize)>>>,
 }
 
 /// Crashes, for the backoff and the circuit breaker.
@@ -530,6 +609,7 @@ struct Counters {
     started: AtomicUsize,
     crashed: AtomicUsize,
     killed: AtomicUsize,
+    recycled: AtomicUsize,
 }
 
 struct Queue {
@@ -573,6 +653,12 @@ impl Worker {
         let mut child = Command::new(&shared.program)
             .args(&shared.config.args)
             .env(WORKER_VAR, &path)
+            .envs(
+                shared
+                    .config
+                    .memory_limit
+                    .map(|b| (MEMORY_VAR, b.to_string())),
+            )
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -650,6 +736,22 @@ impl Worker {
             channel,
             stderr,
         })
+    }
+
+    /// Ends the worker in order: closing the channel makes it shut Python down and exit;
+    /// killed if it has not within 5 s.
+    fn retire(self) {
+        drop(self.channel);
+        let mut child = self.child;
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// Kills the process and reaps it.
@@ -736,6 +838,26 @@ fn slot_loop(shared: &Arc<Shared>, slot: usize) {
             },
         };
         let result = run_job(shared, &mut w, &job);
+        let pid = w.child.id();
+        let calls = {
+            let mut live = shared.live.lock().unwrap_or_else(|e| e.into_inner());
+            let calls = match live[slot] {
+                Some((p, n)) if p == pid => n + 1,
+                _ => 1,
+            };
+            live[slot] = Some((pid, calls));
+            calls
+        };
+        let result = match result {
+            JobEnd::Keep(reply) if shared.config.max_calls.is_some_and(|m| calls >= m) => {
+                shared.stats.recycled.fetch_add(1, Ordering::Relaxed);
+                JobEnd::Retire(reply)
+            }
+            other => other,
+        };
+        if !matches!(result, JobEnd::Keep(_)) {
+            shared.live.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
+        }
         match result {
             JobEnd::Keep(reply) => {
                 worker = Some(w);
@@ -744,6 +866,10 @@ fn slot_loop(shared: &Arc<Shared>, slot: usize) {
             JobEnd::Replace(reply) => {
                 w.kill();
                 let _ = job.reply.send(reply);
+            }
+            JobEnd::Retire(reply) => {
+                let _ = job.reply.send(reply);
+                w.retire();
             }
             JobEnd::Crashed => {
                 shared.stats.crashed.fetch_add(1, Ordering::Relaxed);
@@ -754,24 +880,20 @@ fn slot_loop(shared: &Arc<Shared>, slot: usize) {
         }
     }
     if let Some(w) = worker {
-        // Closing the channel ends the worker; give it a moment, then make sure.
-        drop(w.channel);
-        let mut child = w.child;
-        let until = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        w.retire();
     }
+    shared.live.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
 }
 
+/// What becomes of the worker after a job.
 enum JobEnd {
+    /// It stays.
     Keep(Result<Vec<u8>>),
+    /// Killed (interrupted or unresponsive).
     Replace(Result<Vec<u8>>),
+    /// Ended in order (it answered its last call).
+    Retire(Result<Vec<u8>>),
+    /// It died.
     Crashed,
 }
 
@@ -834,7 +956,7 @@ fn exchange(worker: &mut Worker, job: &Job, grace: Duration) -> Option<Outcome> 
                     return Some(Outcome::Killed);
                 }
                 interrupted = true;
-                crate::raw::signals::interrupt(worker.child.id(), worker.tid);
+                crate::raw::os::interrupt(worker.child.id(), worker.tid);
             }
             Err(_) => return None,
         }

@@ -17,7 +17,7 @@
 //! | [`types`] | function definitions, class types and instances |
 //! | [`modules`] | module definitions (run-time and multi-phase), module state, the inittab |
 //! | [`interp`] | which interpreter a thread runs in, values cached per interpreter, subinterpreters |
-//! | [`signals`] | the host's `SIGINT`/`SIGTERM` handlers, kept when Python imports `signal` |
+//! | [`os`] | the host's `SIGINT`/`SIGTERM` kept when Python imports `signal`; signals to and limits of worker processes |
 //!
 //! The files of this folder and `object.rs` (the handle types) are the only ones of the crate
 //! with `unsafe` code.
@@ -29,8 +29,8 @@ pub(crate) mod entry;
 pub(crate) mod interp;
 pub(crate) mod modules;
 pub(crate) mod objects;
+pub(crate) mod os;
 pub(crate) mod runtime;
-pub(crate) mod signals;
 pub(crate) mod types;
 
 pub(crate) use builtins::*;

@@ -15,8 +15,8 @@ pub const UNSAFE_FILES: [&str; 10] = [
     "src/raw/interp.rs",
     "src/raw/modules.rs",
     "src/raw/objects.rs",
+    "src/raw/os.rs",
     "src/raw/runtime.rs",
-    "src/raw/signals.rs",
     "src/raw/types.rs",
 ];
 

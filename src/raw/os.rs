@@ -1,4 +1,7 @@
-//! The host's signal handlers, kept when Python's `signal` module is imported.
+//! What pyhost asks of the operating system for processes: the host's signal handlers, kept
+//! when Python's `signal` module is imported; signals to worker processes; their limits.
+//!
+//! # The host's signals
 //!
 //! Importing `signal` in the main interpreter (subprocess, asyncio, pytest and eventlet do)
 //! installs Python's `SIGINT` handler whenever the C handler is still the default one; from
@@ -8,8 +11,10 @@
 //! no later import installs it again, while the process keeps the host's handler (or the
 //! default action). Python code that calls `signal.signal` itself still can.
 //!
-//! Also: interrupting a process worker (`SIGINT`, which its Python turns into
-//! `KeyboardInterrupt`).
+//! # Workers
+//!
+//! Interrupting a process worker (`SIGINT` to its Python thread, which Python turns into
+//! `KeyboardInterrupt`), and the cap on its address space (`RLIMIT_AS`).
 
 #[cfg(unix)]
 mod imp {
@@ -70,6 +75,29 @@ mod imp {
         unsafe { libc::kill(pid, libc::SIGINT) == 0 }
     }
 
+    /// Caps this process's address space at `bytes` (`RLIMIT_AS`): allocations past it fail,
+    /// which Python reports as `MemoryError`. Returns the limit now in force, as the kernel
+    /// reports it (an emulator may ignore the request).
+    pub(crate) fn limit_address_space(bytes: u64) -> std::io::Result<Option<u64>> {
+        let limit = libc::rlimit {
+            rlim_cur: bytes as libc::rlim_t,
+            rlim_max: bytes as libc::rlim_t,
+        };
+        // setrlimit(2) reads the struct; getrlimit(2) writes into a valid one.
+        // SAFETY: for the reasons above.
+        unsafe {
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut now = MaybeUninit::<libc::rlimit>::zeroed();
+            if libc::getrlimit(libc::RLIMIT_AS, now.as_mut_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let cur = now.assume_init().rlim_cur;
+            Ok((cur != libc::RLIM_INFINITY).then_some(cur as u64))
+        }
+    }
+
     /// This thread's id as the kernel knows it (Linux), for [`interrupt`].
     pub(crate) fn thread_id() -> Option<u32> {
         #[cfg(target_os = "linux")]
@@ -105,6 +133,10 @@ mod imp {
     pub(crate) fn thread_id() -> Option<u32> {
         None
     }
+
+    pub(crate) fn limit_address_space(_bytes: u64) -> std::io::Result<Option<u64>> {
+        Ok(None)
+    }
 }
 
-pub(crate) use imp::{interrupt, save, thread_id};
+pub(crate) use imp::{interrupt, limit_address_space, save, thread_id};
