@@ -79,9 +79,10 @@ mod imp {
     /// which Python reports as `MemoryError`. Returns the limit now in force, as the kernel
     /// reports it (an emulator may ignore the request).
     pub(crate) fn limit_address_space(bytes: u64) -> std::io::Result<Option<u64>> {
+        let bytes = libc::rlim_t::try_from(bytes).unwrap_or(libc::RLIM_INFINITY);
         let limit = libc::rlimit {
-            rlim_cur: bytes as libc::rlim_t,
-            rlim_max: bytes as libc::rlim_t,
+            rlim_cur: bytes,
+            rlim_max: bytes,
         };
         // setrlimit(2) reads the struct; getrlimit(2) writes into a valid one.
         // SAFETY: for the reasons above.
@@ -94,7 +95,9 @@ mod imp {
                 return Err(std::io::Error::last_os_error());
             }
             let cur = now.assume_init().rlim_cur;
-            Ok((cur != libc::RLIM_INFINITY).then_some(cur as u64))
+            // `rlim_t` is 32 bits on some targets.
+            #[allow(clippy::useless_conversion)]
+            Ok((cur != libc::RLIM_INFINITY).then(|| u64::from(cur)))
         }
     }
 

@@ -1,0 +1,408 @@
+//! The pool side: configuration, calls, the queue, crash accounting.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Task;
+use super::slot::slot_loop;
+use super::task::marshal_loads;
+use crate::conversion::FromPythonOwned;
+use crate::{Error, Result, with_gil};
+
+/// Configuration for [`ProcessPool::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "call .build() to start the pool"]
+pub struct ProcessBuilder {
+    pub(super) workers: usize,
+    pub(super) grace: Duration,
+    pub(super) start_timeout: Duration,
+    pub(super) backoff: (Duration, Duration),
+    pub(super) max_restarts: (usize, Duration),
+    pub(super) cooldown: Duration,
+    pub(super) memory_limit: Option<u64>,
+    pub(super) max_calls: Option<usize>,
+    pub(super) program: Option<PathBuf>,
+    pub(super) args: Vec<String>,
+}
+
+impl ProcessBuilder {
+    /// How many worker processes (default 2).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// How long a worker interrupted at a deadline may take to answer before it is killed
+    /// (default 2 s).
+    pub fn grace(mut self, t: Duration) -> Self {
+        self.grace = t;
+        self
+    }
+
+    /// The wait before starting a worker again after a crash: `base`, doubled with each
+    /// crash in a row, at most `cap` (default 100 ms and 10 s). A call that succeeds resets it.
+    pub fn restart_backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.backoff = (base, cap.max(base));
+        self
+    }
+
+    /// The circuit breaker: more than `n` crashes within `window` (default 5 within 60 s)
+    /// and calls fail at once with [`Error::CircuitOpen`] for the
+    /// [cool-down](ProcessBuilder::cooldown); so do the calls queued then.
+    pub fn max_restarts(mut self, n: usize, window: Duration) -> Self {
+        self.max_restarts = (n, window);
+        self
+    }
+
+    /// How long the circuit stays open (default 30 s); then calls start workers again.
+    pub fn cooldown(mut self, t: Duration) -> Self {
+        self.cooldown = t;
+        self
+    }
+
+    /// Caps each worker's address space at `bytes` (`RLIMIT_AS`, set by the worker on itself
+    /// before Python starts): an allocation past it raises `MemoryError` in the call, and the
+    /// worker carries on. Address space counts more than the memory used (libraries, thread
+    /// stacks, reserved arenas): leave room, a few hundred MiB above what Python itself needs.
+    /// Emulators such as qemu-user ignore it.
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Replaces a worker after it has answered `n` calls (a leaking check is reset this way).
+    pub fn max_calls_per_worker(mut self, n: usize) -> Self {
+        self.max_calls = Some(n.max(1));
+        self
+    }
+
+    /// How long a new worker may take to connect (default 30 s).
+    pub fn start_timeout(mut self, t: Duration) -> Self {
+        self.start_timeout = t;
+        self
+    }
+
+    /// The program to start as a worker, with its arguments (default: this program, no
+    /// arguments). It must call [`serve_if_worker`] before anything else; tests use it to
+    /// start their own binary on one test.
+    pub fn command<I, S>(mut self, program: impl Into<PathBuf>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.program = Some(program.into());
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Starts the pool. Workers are started when calls need them.
+    ///
+    /// # Errors
+    /// When this program's path cannot be found (and none was given).
+    pub fn build(self) -> Result<ProcessPool> {
+        let program = match self.program.clone() {
+            Some(p) => p,
+            None => std::env::current_exe().map_err(|source| Error::Io {
+                path: PathBuf::from("/proc/self/exe"),
+                source,
+            })?,
+        };
+        let shared = Arc::new(Shared {
+            config: self.clone(),
+            program,
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            next_id: AtomicU64::new(1),
+            stats: Counters::default(),
+            health: Mutex::new(Health::default()),
+            live: Mutex::new(vec![None; self.workers]),
+        });
+        let threads = (0..self.workers)
+            .map(|n| {
+                let shared = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("pyhost-process-{n}"))
+                    .spawn(move || slot_loop(&shared, n))
+                    .map_err(|e| Error::runtime_error(format!("cannot start a thread: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ProcessPool {
+            shared,
+            threads: Mutex::new(threads),
+        })
+    }
+}
+
+/// A pool of worker processes (see the [module docs](self)).
+pub struct ProcessPool {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// What a [`ProcessPool`] has done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProcessStats {
+    /// Calls answered (a result or an exception).
+    pub calls: usize,
+    /// Worker processes started.
+    pub started: usize,
+    /// Workers that died during a call.
+    pub crashed: usize,
+    /// Workers killed after a deadline and its grace period.
+    pub killed: usize,
+    /// Workers replaced after [`ProcessBuilder::max_calls_per_worker`] calls.
+    pub recycled: usize,
+}
+
+impl ProcessPool {
+    /// A builder with the defaults: 2 workers, 2 s grace.
+    pub fn builder() -> ProcessBuilder {
+        ProcessBuilder {
+            workers: 2,
+            grace: Duration::from_secs(2),
+            start_timeout: Duration::from_secs(30),
+            backoff: (Duration::from_millis(100), Duration::from_secs(10)),
+            max_restarts: (5, Duration::from_secs(60)),
+            cooldown: Duration::from_secs(30),
+            memory_limit: None,
+            max_calls: None,
+            program: None,
+            args: Vec::new(),
+        }
+    }
+
+    /// Runs `task` on a worker and converts its result.
+    ///
+    /// # Errors
+    /// What the function raised ([`Error::Python`], with its type, message and frames),
+    /// [`Error::WorkerCrashed`], [`Error::ExecutorClosed`] after [`ProcessPool::shutdown`].
+    pub fn call<T: for<'py> FromPythonOwned<'py>>(&self, task: &Task) -> Result<T> {
+        self.call_inner(task, None)
+    }
+
+    /// [`ProcessPool::call`] with a deadline, from when a worker starts the call.
+    ///
+    /// # Errors
+    /// As [`ProcessPool::call`], plus [`Error::Timeout`].
+    pub fn call_timeout<T: for<'py> FromPythonOwned<'py>>(
+        &self,
+        timeout: Duration,
+        task: &Task,
+    ) -> Result<T> {
+        self.call_inner(task, Some(timeout))
+    }
+
+    fn call_inner<T: for<'py> FromPythonOwned<'py>>(
+        &self,
+        task: &Task,
+        timeout: Option<Duration>,
+    ) -> Result<T> {
+        self.shared.check_circuit()?;
+        let (tx, rx) = sync_channel(1);
+        {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.closed {
+                return Err(Error::ExecutorClosed);
+            }
+            q.jobs.push_back(Job {
+                id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
+                payload: task.payload.clone(),
+                timeout,
+                reply: tx,
+            });
+        }
+        self.shared.ready.notify_one();
+        let data = rx.recv().map_err(|_| Error::ExecutorClosed)??;
+        with_gil(|py| marshal_loads(py, &data)?.extract::<T>())
+    }
+
+    /// The worker processes running now: pid, resident memory, calls answered.
+    ///
+    /// ```no_run
+    /// # pyhost::initialize().unwrap();
+    /// let pool = pyhost::process::ProcessPool::builder().workers(2).build()?;
+    /// for w in pool.workers() {
+    ///     println!("worker {}: {} MiB, {} calls", w.pid, w.rss_bytes.unwrap_or(0) >> 20, w.calls);
+    /// }
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn workers(&self) -> Vec<WorkerInfo> {
+        self.shared
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .flatten()
+            .map(|&(pid, calls)| WorkerInfo {
+                pid,
+                calls,
+                rss_bytes: rss_of(pid),
+            })
+            .collect()
+    }
+
+    /// What the pool has done so far.
+    pub fn stats(&self) -> ProcessStats {
+        let c = &self.shared.stats;
+        ProcessStats {
+            calls: c.calls.load(Ordering::Relaxed),
+            started: c.started.load(Ordering::Relaxed),
+            crashed: c.crashed.load(Ordering::Relaxed),
+            killed: c.killed.load(Ordering::Relaxed),
+            recycled: c.recycled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops taking calls, lets the queued ones finish, and ends the workers.
+    ///
+    /// # Errors
+    /// None today; kept for the backends to come.
+    pub fn shutdown(&self) -> Result<()> {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .closed = true;
+        self.shared.ready.notify_all();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+        Ok(())
+    }
+}
+
+/// One running worker process ([`ProcessPool::workers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerInfo {
+    /// Its process id.
+    pub pid: u32,
+    /// Its resident memory (`/proc/<pid>/statm`), where the system tells.
+    pub rss_bytes: Option<u64>,
+    /// The calls it answered.
+    pub calls: usize,
+}
+
+/// Resident memory of process `pid`, from `/proc` (Linux).
+fn rss_of(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // The page size of every target pyhost's cross tables name.
+    Some(pages * 4096)
+}
+
+impl Drop for ProcessPool {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+pub(super) struct Shared {
+    pub(super) config: ProcessBuilder,
+    pub(super) program: PathBuf,
+    pub(super) queue: Mutex<Queue>,
+    pub(super) ready: Condvar,
+    pub(super) next_id: AtomicU64,
+    pub(super) stats: Counters,
+    pub(super) health: Mutex<Health>,
+    /// Per slot: the pid of its worker and the calls it answered.
+    pub(super) live: Mutex<Vec<Option<(u32, usize)>>>,
+}
+
+/// Crashes, for the backoff and the circuit breaker.
+#[derive(Default)]
+pub(super) struct Health {
+    /// When the workers crashed, within the window.
+    pub(super) crashes: VecDeque<Instant>,
+    /// Crashes since the last call that succeeded.
+    pub(super) in_a_row: u32,
+    pub(super) open_until: Option<Instant>,
+}
+
+impl Shared {
+    /// `Err` while the circuit is open; closes it once the cool-down is over.
+    pub(super) fn check_circuit(&self) -> Result<()> {
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        match h.open_until {
+            Some(until) if Instant::now() < until => Err(Error::CircuitOpen {
+                crashes: h.crashes.len(),
+                window: self.config.max_restarts.1,
+                retry_in: until - Instant::now(),
+            }),
+            Some(_) => {
+                h.open_until = None;
+                h.crashes.clear();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a crash; opens the circuit (failing the queued calls) when there were too
+    /// many. Returns the wait before the next start.
+    pub(super) fn crashed(&self) -> Duration {
+        let now = Instant::now();
+        let (max, window) = self.config.max_restarts;
+        let mut h = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        h.crashes.push_back(now);
+        while h.crashes.front().is_some_and(|t| now - *t > window) {
+            h.crashes.pop_front();
+        }
+        h.in_a_row = h.in_a_row.saturating_add(1);
+        if h.crashes.len() > max && h.open_until.is_none() {
+            h.open_until = Some(now + self.config.cooldown);
+            let error = || Error::CircuitOpen {
+                crashes: h.crashes.len(),
+                window,
+                retry_in: self.config.cooldown,
+            };
+            let queued =
+                std::mem::take(&mut self.queue.lock().unwrap_or_else(|e| e.into_inner()).jobs);
+            for job in queued {
+                let _ = job.reply.send(Err(error()));
+            }
+        }
+        let (base, cap) = self.config.backoff;
+        let doubling = h.in_a_row.saturating_sub(1).min(20);
+        base.saturating_mul(1 << doubling).min(cap)
+    }
+
+    /// A call succeeded: the backoff starts over.
+    pub(super) fn answered(&self) {
+        self.health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_a_row = 0;
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) calls: AtomicUsize,
+    pub(super) started: AtomicUsize,
+    pub(super) crashed: AtomicUsize,
+    pub(super) killed: AtomicUsize,
+    pub(super) recycled: AtomicUsize,
+}
+
+pub(super) struct Queue {
+    pub(super) jobs: VecDeque<Job>,
+    pub(super) closed: bool,
+}
+
+pub(super) struct Job {
+    pub(super) id: u64,
+    pub(super) payload: Vec<u8>,
+    pub(super) timeout: Option<Duration>,
+    /// The marshalled result, or the error.
+    pub(super) reply: SyncSender<Result<Vec<u8>>>,
+}

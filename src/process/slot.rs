@@ -1,0 +1,352 @@
+//! One slot of a pool: a worker process, started, fed and replaced.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, ErrorKind as IoKind};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::pool::{Job, Shared};
+use super::{MEMORY_VAR, STDERR_LINES, WORKER_VAR, wire};
+use crate::{Error, Result};
+
+/// One running worker process.
+struct Worker {
+    child: Child,
+    /// The worker's thread that runs calls (`None`: signal the process).
+    tid: Option<u32>,
+    channel: UnixStream,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Worker {
+    /// Starts a worker and waits for it to connect.
+    fn start(shared: &Shared, slot: usize) -> Result<Worker> {
+        static SPAWNED: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "pyhost-worker-{}-{slot}-{}.sock",
+            std::process::id(),
+            SPAWNED.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_file(&path);
+        let io = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
+        let listener = UnixListener::bind(&path).map_err(io)?;
+        listener.set_nonblocking(true).map_err(io)?;
+        let mut child = Command::new(&shared.program)
+            .args(&shared.config.args)
+            .env(WORKER_VAR, &path)
+            .envs(
+                shared
+                    .config
+                    .memory_limit
+                    .map(|b| (MEMORY_VAR, b.to_string())),
+            )
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::Io {
+                path: shared.program.clone(),
+                source,
+            })?;
+        shared.stats.started.fetch_add(1, Ordering::Relaxed);
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let kept = stderr.clone();
+            let pid = child.id();
+            let _ = std::thread::Builder::new()
+                .name(format!("pyhost-worker-{pid}-stderr"))
+                .spawn(move || {
+                    for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
+                        eprintln!("[worker {pid}] {line}");
+                        let mut k = kept.lock().unwrap_or_else(|e| e.into_inner());
+                        if k.len() == STDERR_LINES {
+                            k.pop_front();
+                        }
+                        k.push_back(line);
+                    }
+                });
+        }
+        let started = Instant::now();
+        let channel = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == IoKind::WouldBlock => {}
+                Err(e) => return Err(io(e)),
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let _ = std::fs::remove_file(&path);
+                return Err(crashed(status, &stderr));
+            }
+            if started.elapsed() > shared.config.start_timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_file(&path);
+                return Err(Error::runtime_error(format!(
+                    "the worker process did not connect within {:?}: does `{}` call \
+                     pyhost::process::serve_if_worker first thing in main?",
+                    shared.config.start_timeout,
+                    shared.program.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let _ = std::fs::remove_file(&path);
+        channel.set_nonblocking(false).map_err(io)?;
+        // The hello frame, once Python is up.
+        let mut channel = channel;
+        let left = shared
+            .config
+            .start_timeout
+            .saturating_sub(started.elapsed());
+        channel
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .map_err(io)?;
+        let tid =
+            match wire::read_frame(&mut channel).and_then(|f| wire::split_id(&f).map(|(t, _)| t)) {
+                Ok(t) => u32::try_from(t).ok().filter(|&t| t != 0),
+                Err(_) => {
+                    let _ = child.kill();
+                    return Err(match child.wait() {
+                        Ok(status) => crashed(status, &stderr),
+                        Err(e) => io(e),
+                    });
+                }
+            };
+        Ok(Worker {
+            child,
+            tid,
+            channel,
+            stderr,
+        })
+    }
+
+    /// Ends the worker in order: closing the channel makes it shut Python down and exit;
+    /// killed if it has not within 5 s.
+    fn retire(self) {
+        drop(self.channel);
+        let mut child = self.child;
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Kills the process and reaps it.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The error for a worker that went away: waits for its exit and reads its stderr.
+    fn crash_error(mut self) -> Error {
+        let status = self.child.wait();
+        // Give the stderr reader a moment to take the last lines.
+        std::thread::sleep(Duration::from_millis(50));
+        match status {
+            Ok(s) => crashed(s, &self.stderr),
+            Err(_) => Error::WorkerCrashed {
+                code: None,
+                signal: None,
+                stderr: Vec::new(),
+            },
+        }
+    }
+}
+
+fn crashed(status: std::process::ExitStatus, stderr: &Mutex<VecDeque<String>>) -> Error {
+    Error::WorkerCrashed {
+        code: status.code(),
+        signal: status.signal(),
+        stderr: stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect(),
+    }
+}
+
+/// How one call on a worker ended.
+enum Outcome {
+    /// The worker answered; it stays.
+    Answer(u8, Vec<u8>),
+    /// Interrupted at the deadline and answered within the grace period. The worker is
+    /// replaced all the same: the interrupt may still be pending in it.
+    Interrupted,
+    /// No answer within the grace period: killed.
+    Killed,
+}
+
+/// One slot of the pool: takes jobs, keeps a worker process for them.
+pub(super) fn slot_loop(shared: &Arc<Shared>, slot: usize) {
+    let mut worker: Option<Worker> = None;
+    // The wait before the next start, after a crash.
+    let mut backoff = Duration::ZERO;
+    loop {
+        let job = {
+            let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if let Some(j) = q.jobs.pop_front() {
+                    break Some(j);
+                }
+                if q.closed {
+                    break None;
+                }
+                q = shared.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        let Some(job) = job else { break };
+        if let Err(e) = shared.check_circuit() {
+            let _ = job.reply.send(Err(e));
+            continue;
+        }
+        if !backoff.is_zero() {
+            std::thread::sleep(std::mem::take(&mut backoff));
+        }
+        let mut w = match worker.take() {
+            Some(w) => w,
+            None => match Worker::start(shared, slot) {
+                Ok(w) => w,
+                Err(e) => {
+                    backoff = shared.crashed();
+                    let _ = job.reply.send(Err(e));
+                    continue;
+                }
+            },
+        };
+        let result = run_job(shared, &mut w, &job);
+        let pid = w.child.id();
+        let calls = {
+            let mut live = shared.live.lock().unwrap_or_else(|e| e.into_inner());
+            let calls = match live[slot] {
+                Some((p, n)) if p == pid => n + 1,
+                _ => 1,
+            };
+            live[slot] = Some((pid, calls));
+            calls
+        };
+        let result = match result {
+            JobEnd::Keep(reply) if shared.config.max_calls.is_some_and(|m| calls >= m) => {
+                shared.stats.recycled.fetch_add(1, Ordering::Relaxed);
+                JobEnd::Retire(reply)
+            }
+            other => other,
+        };
+        if !matches!(result, JobEnd::Keep(_)) {
+            shared.live.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
+        }
+        match result {
+            JobEnd::Keep(reply) => {
+                worker = Some(w);
+                let _ = job.reply.send(reply);
+            }
+            JobEnd::Replace(reply) => {
+                w.kill();
+                let _ = job.reply.send(reply);
+            }
+            JobEnd::Retire(reply) => {
+                let _ = job.reply.send(reply);
+                w.retire();
+            }
+            JobEnd::Crashed => {
+                shared.stats.crashed.fetch_add(1, Ordering::Relaxed);
+                let error = w.crash_error();
+                backoff = shared.crashed();
+                let _ = job.reply.send(Err(error));
+            }
+        }
+    }
+    if let Some(w) = worker {
+        w.retire();
+    }
+    shared.live.lock().unwrap_or_else(|e| e.into_inner())[slot] = None;
+}
+
+/// What becomes of the worker after a job.
+enum JobEnd {
+    /// It stays.
+    Keep(Result<Vec<u8>>),
+    /// Killed (interrupted or unresponsive).
+    Replace(Result<Vec<u8>>),
+    /// Ended in order (it answered its last call).
+    Retire(Result<Vec<u8>>),
+    /// It died.
+    Crashed,
+}
+
+fn run_job(shared: &Shared, w: &mut Worker, job: &Job) -> JobEnd {
+    let timed_out = || Error::Timeout {
+        after: job.timeout.unwrap_or_default(),
+    };
+    match exchange(w, job, shared.config.grace) {
+        Some(Outcome::Answer(status, data)) => {
+            shared.stats.calls.fetch_add(1, Ordering::Relaxed);
+            shared.answered();
+            JobEnd::Keep(if status == wire::OK {
+                Ok(data)
+            } else {
+                Err(Error::Python(wire::decode_error(&data)))
+            })
+        }
+        Some(Outcome::Interrupted) => {
+            shared.stats.calls.fetch_add(1, Ordering::Relaxed);
+            JobEnd::Replace(Err(timed_out()))
+        }
+        Some(Outcome::Killed) => {
+            shared.stats.killed.fetch_add(1, Ordering::Relaxed);
+            JobEnd::Replace(Err(timed_out()))
+        }
+        None => JobEnd::Crashed,
+    }
+}
+
+/// Sends a job to the worker and waits for its answer, interrupting it at the deadline and
+/// giving up after the grace period; `None` when the worker went away.
+fn exchange(worker: &mut Worker, job: &Job, grace: Duration) -> Option<Outcome> {
+    wire::write_frame(&mut worker.channel, &[&job.id.to_le_bytes(), &job.payload]).ok()?;
+    let started = Instant::now();
+    let mut interrupted = false;
+    loop {
+        let wait = match (job.timeout, interrupted) {
+            (None, _) => None,
+            (Some(t), false) => Some(t.saturating_sub(started.elapsed())),
+            (Some(t), true) => Some((t + grace).saturating_sub(started.elapsed())),
+        };
+        worker
+            .channel
+            .set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))))
+            .ok()?;
+        match wire::read_frame(&mut worker.channel) {
+            Ok(frame) => {
+                let (id, rest) = wire::split_id(&frame).ok()?;
+                if id != job.id || rest.is_empty() {
+                    return None;
+                }
+                return Some(if interrupted {
+                    Outcome::Interrupted
+                } else {
+                    Outcome::Answer(rest[0], rest[1..].to_vec())
+                });
+            }
+            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => {
+                if interrupted {
+                    return Some(Outcome::Killed);
+                }
+                interrupted = true;
+                crate::raw::os::interrupt(worker.child.id(), worker.tid);
+            }
+            Err(_) => return None,
+        }
+    }
+}
