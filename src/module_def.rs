@@ -129,7 +129,7 @@ pub fn install<'py, M: PyModule>(py: Python<'py>, state: M::State) -> Result<Obj
 }
 
 /// The body of `PyInit_<name>` for module `M`: its multi-phase definition. Each interpreter
-/// that imports it gets its own instance, filled by [`ModuleExec::exec`], holding the state
+/// that imports it gets its own instance, filled by its `exec` slot, holding the state
 /// set by `builtin(state)` (shared by all of them: it is `Send + Sync`).
 pub fn module_init<M: PyModule>() -> PyObjectPtr {
     let def = M::def()

@@ -314,3 +314,46 @@ fn workers_are_recycled_after_max_calls_and_report_their_memory() {
         "a worker with Python holds more than 4 MiB: {rss}"
     );
 }
+
+#[test]
+fn spawned_calls_run_in_parallel_and_dropping_one_cancels_it() {
+    use pyhost::executor::block_on;
+    let pool = pool(2);
+    // Start both workers.
+    let warm: Vec<_> = (0..2)
+        .map(|_| pool.spawn::<u32>(&Task::new("os:getpid", ()).unwrap()))
+        .collect();
+    for w in warm {
+        block_on(w).unwrap();
+    }
+    let sleep = Task::new("time:sleep", (1,)).unwrap();
+    let t = Instant::now();
+    let (a, b) = (pool.spawn::<()>(&sleep), pool.spawn::<()>(&sleep));
+    block_on(a).unwrap();
+    block_on(b).unwrap();
+    // One worker would take 2 s.
+    assert!(
+        t.elapsed() < Duration::from_millis(1900),
+        "{:?}",
+        t.elapsed()
+    );
+
+    // A running call whose future is dropped is interrupted, and its worker replaced.
+    let long = pool.spawn::<()>(&Task::new("time:sleep", (30,)).unwrap());
+    // An idle worker takes it at once.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = pool.workers().len();
+    drop(long);
+    let t = Instant::now();
+    while pool.workers().len() == before {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the worker of the dropped call is still there"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let n: i64 = pool
+        .call(&Task::new("operator:add", (2, 3)).unwrap())
+        .unwrap();
+    assert_eq!(n, 5);
+}

@@ -14,7 +14,7 @@
 //! | `HashSet`, `BTreeSet` | `set` (`frozenset` and other iterables accepted) |
 //! | `Object`, `Borrowed`, `Unbound` | the object itself |
 //!
-//! With the `serde` feature, [`serde::to_python`] and [`serde::from_python`] convert any
+//! With the `serde` feature, `serde::to_python` and `serde::from_python` convert any
 //! `Serialize`/`Deserialize` type.
 //!
 //! ```

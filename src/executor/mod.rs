@@ -450,29 +450,6 @@ impl Executor {
         self.run_inner(self.shared.default_timeout, f)
     }
 
-    /// Runs a [`Task`](crate::process::Task) (`module:function` and its arguments) on a
-    /// worker: the call a [`ProcessPool`](crate::process::ProcessPool) runs in another
-    /// process, here in this one.
-    ///
-    /// ```
-    /// # pyhost::initialize_once().unwrap();
-    /// let ex = pyhost::Executor::builder().workers(1).build()?;
-    /// let task = pyhost::process::Task::new("math:gcd", (12, 18))?;
-    /// assert_eq!(ex.call::<i64>(&task)?, 6);
-    /// # Ok::<(), pyhost::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`Executor::run`].
-    #[cfg(unix)]
-    pub fn call<T>(&self, task: &crate::process::Task) -> Result<T>
-    where
-        T: for<'py> crate::FromPythonOwned<'py> + Send + 'static,
-    {
-        let task = task.clone();
-        self.run(move |py| task.run(py)?.extract())
-    }
-
     /// [`Executor::run`] with a deadline of `timeout` from the start of the call.
     ///
     /// # Errors

@@ -23,16 +23,16 @@
 //! # Failures
 //!
 //! - A worker that exits, is killed by a signal (segfault, abort, the OOM killer) or closes
-//!   its channel fails the call it was running with [`Error::WorkerCrashed`] (exit status or
+//!   its channel fails the call it was running with [`Error::WorkerCrashed`](crate::Error::WorkerCrashed) (exit status or
 //!   signal, last lines of stderr) and is started again for the next call. Calls still queued
 //!   are never lost: they wait for a worker.
 //! - After a crash the next worker starts after a backoff that doubles with each crash in a
 //!   row ([`ProcessBuilder::restart_backoff`]); past [`ProcessBuilder::max_restarts`]
 //!   crashes within a window, a circuit breaker fails calls at once with
-//!   [`Error::CircuitOpen`] until a cool-down has passed.
+//!   [`Error::CircuitOpen`](crate::Error::CircuitOpen) until a cool-down has passed.
 //! - A call past its deadline is interrupted as in-process (`SIGINT`, which the worker's
 //!   Python turns into `KeyboardInterrupt` in the running code) and the caller gets
-//!   [`Error::Timeout`]; if the worker has not answered after the grace period (code blocked
+//!   [`Error::Timeout`](crate::Error::Timeout); if the worker has not answered after the grace period (code blocked
 //!   in C, signals blocked), it is killed and replaced. No thread is left behind.
 //!
 //! ```no_run
@@ -52,7 +52,7 @@ mod slot;
 mod task;
 mod wire;
 
-pub use pool::{ProcessBuilder, ProcessPool, ProcessStats, WorkerInfo};
+pub use pool::{ProcessBuilder, ProcessCall, ProcessPool, ProcessStats, WorkerInfo};
 pub use serve::serve_if_worker;
 pub use task::Task;
 
@@ -62,5 +62,5 @@ const WORKER_VAR: &str = "PYHOST_PROCESS_WORKER";
 /// The variable that carries a worker's address-space cap, in bytes.
 const MEMORY_VAR: &str = "PYHOST_PROCESS_MEMORY";
 
-/// How many lines of a worker's stderr are kept for [`Error::WorkerCrashed`](crate::Error::WorkerCrashed).
+/// How many lines of a worker's stderr are kept for [`Error::WorkerCrashed`](crate::Error::WorkerCrashed)(crate::Error::WorkerCrashed).
 const STDERR_LINES: usize = 20;

@@ -1,10 +1,14 @@
 //! The pool side: configuration, calls, the queue, crash accounting.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::Task;
@@ -87,7 +91,8 @@ impl ProcessBuilder {
     }
 
     /// The program to start as a worker, with its arguments (default: this program, no
-    /// arguments). It must call [`serve_if_worker`] before anything else; tests use it to
+    /// arguments). It must call [`serve_if_worker`](super::serve_if_worker) before anything
+    /// else; tests use it to
     /// start their own binary on one test.
     pub fn command<I, S>(mut self, program: impl Into<PathBuf>, args: I) -> Self
     where
@@ -140,7 +145,7 @@ impl ProcessBuilder {
     }
 }
 
-/// A pool of worker processes (see the [module docs](self)).
+/// A pool of worker processes (see the [module docs](crate::process)).
 pub struct ProcessPool {
     shared: Arc<Shared>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -183,9 +188,10 @@ impl ProcessPool {
     ///
     /// # Errors
     /// What the function raised ([`Error::Python`], with its type, message and frames),
-    /// [`Error::WorkerCrashed`], [`Error::ExecutorClosed`] after [`ProcessPool::shutdown`].
+    /// [`Error::WorkerCrashed`], [`Error::CircuitOpen`], [`Error::ExecutorClosed`] after
+    /// [`ProcessPool::shutdown`].
     pub fn call<T: for<'py> FromPythonOwned<'py>>(&self, task: &Task) -> Result<T> {
-        self.call_inner(task, None)
+        crate::executor::block_on(self.spawn(task))
     }
 
     /// [`ProcessPool::call`] with a deadline, from when a worker starts the call.
@@ -197,31 +203,59 @@ impl ProcessPool {
         timeout: Duration,
         task: &Task,
     ) -> Result<T> {
-        self.call_inner(task, Some(timeout))
+        crate::executor::block_on(self.spawn_timeout(timeout, task))
     }
 
-    fn call_inner<T: for<'py> FromPythonOwned<'py>>(
+    /// Queues `task` and returns its result as a future, for async callers; it never blocks
+    /// the thread that polls it (but to convert the result). Dropping the future cancels the
+    /// call: a queued one never runs, a running one is interrupted and its worker replaced.
+    ///
+    /// ```no_run
+    /// # pyhost::initialize().unwrap();
+    /// let pool = pyhost::process::ProcessPool::builder().build()?;
+    /// let task = pyhost::process::Task::new("math:sqrt", (2.0,))?;
+    /// let root: f64 = pyhost::executor::block_on(pool.spawn(&task))?;
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn spawn<T: for<'py> FromPythonOwned<'py>>(&self, task: &Task) -> ProcessCall<T> {
+        self.submit(task, None)
+    }
+
+    /// [`ProcessPool::spawn`] with a deadline.
+    pub fn spawn_timeout<T: for<'py> FromPythonOwned<'py>>(
         &self,
+        timeout: Duration,
         task: &Task,
-        timeout: Option<Duration>,
-    ) -> Result<T> {
-        self.shared.check_circuit()?;
-        let (tx, rx) = sync_channel(1);
+    ) -> ProcessCall<T> {
+        self.submit(task, Some(timeout))
+    }
+
+    fn submit<T>(&self, task: &Task, timeout: Option<Duration>) -> ProcessCall<T> {
+        let reply = Arc::new(Reply::default());
+        let call = ProcessCall {
+            reply: reply.clone(),
+            _result: PhantomData,
+        };
+        if let Err(e) = self.shared.check_circuit() {
+            reply.send(Err(e));
+            return call;
+        }
         {
             let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             if q.closed {
-                return Err(Error::ExecutorClosed);
+                drop(q);
+                reply.send(Err(Error::ExecutorClosed));
+                return call;
             }
             q.jobs.push_back(Job {
                 id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
                 payload: task.payload.clone(),
                 timeout,
-                reply: tx,
+                reply,
             });
         }
         self.shared.ready.notify_one();
-        let data = rx.recv().map_err(|_| Error::ExecutorClosed)??;
-        with_gil(|py| marshal_loads(py, &data)?.extract::<T>())
+        call
     }
 
     /// The worker processes running now: pid, resident memory, calls answered.
@@ -368,7 +402,7 @@ impl Shared {
             let queued =
                 std::mem::take(&mut self.queue.lock().unwrap_or_else(|e| e.into_inner()).jobs);
             for job in queued {
-                let _ = job.reply.send(Err(error()));
+                job.reply.send(Err(error()));
             }
         }
         let (base, cap) = self.config.backoff;
@@ -403,6 +437,75 @@ pub(super) struct Job {
     pub(super) id: u64,
     pub(super) payload: Vec<u8>,
     pub(super) timeout: Option<Duration>,
-    /// The marshalled result, or the error.
-    pub(super) reply: SyncSender<Result<Vec<u8>>>,
+    /// Where the marshalled result, or the error, goes.
+    pub(super) reply: Arc<Reply>,
+}
+
+/// Where a call's answer lands: a blocking caller or a future waits on it.
+#[derive(Default)]
+pub(super) struct Reply {
+    answer: Mutex<Answer>,
+    /// The caller dropped the call: skip it, or interrupt the worker running it.
+    cancelled: AtomicBool,
+}
+
+#[derive(Default)]
+struct Answer {
+    result: Option<Result<Vec<u8>>>,
+    waker: Option<Waker>,
+}
+
+impl Reply {
+    /// Delivers the answer (the first one counts) and wakes the caller.
+    pub(super) fn send(&self, result: Result<Vec<u8>>) {
+        let waker = {
+            let mut a = self.answer.lock().unwrap_or_else(|e| e.into_inner());
+            if a.result.is_none() {
+                a.result = Some(result);
+            }
+            a.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    pub(super) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// A call queued on a [`ProcessPool`], as a future ([`ProcessPool::spawn`]). Dropping it
+/// cancels the call.
+#[must_use = "a call is cancelled when its future is dropped"]
+pub struct ProcessCall<T> {
+    reply: Arc<Reply>,
+    _result: PhantomData<fn() -> T>,
+}
+
+impl<T: for<'py> FromPythonOwned<'py>> Future for ProcessCall<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let mut a = self.reply.answer.lock().unwrap_or_else(|e| e.into_inner());
+        match a.result.take() {
+            Some(result) => {
+                drop(a);
+                Poll::Ready(
+                    result.and_then(|data| with_gil(|py| marshal_loads(py, &data)?.extract::<T>())),
+                )
+            }
+            None => {
+                a.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for ProcessCall<T> {
+    fn drop(&mut self) {
+        // After the answer this changes nothing: the job is done.
+        self.reply.cancelled.store(true, Ordering::Release);
+    }
 }

@@ -6,6 +6,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,11 @@ struct Worker {
     child: Child,
     /// The worker's thread that runs calls (`None`: signal the process).
     tid: Option<u32>,
+    /// Requests go out here.
     channel: UnixStream,
+    /// Answers come in here, read whole by a thread of their own (a wait that times out
+    /// never cuts a frame); closed when the worker's side is.
+    frames: Receiver<Vec<u8>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
@@ -118,10 +123,29 @@ impl Worker {
                     });
                 }
             };
+        channel.set_read_timeout(None).map_err(io)?;
+        let (tx, frames) = std::sync::mpsc::channel();
+        let mut reader = channel.try_clone().map_err(io)?;
+        let pid = child.id();
+        let spawned = std::thread::Builder::new()
+            .name(format!("pyhost-worker-{pid}-reader"))
+            .spawn(move || {
+                while let Ok(frame) = wire::read_frame(&mut reader) {
+                    if tx.send(frame).is_err() {
+                        break;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io(e));
+        }
         Ok(Worker {
             child,
             tid,
             channel,
+            frames,
             stderr,
         })
     }
@@ -129,6 +153,7 @@ impl Worker {
     /// Ends the worker in order: closing the channel makes it shut Python down and exit;
     /// killed if it has not within 5 s.
     fn retire(self) {
+        let _ = self.channel.shutdown(std::net::Shutdown::Both);
         drop(self.channel);
         let mut child = self.child;
         let until = Instant::now() + Duration::from_secs(5);
@@ -207,8 +232,12 @@ pub(super) fn slot_loop(shared: &Arc<Shared>, slot: usize) {
             }
         };
         let Some(job) = job else { break };
+        if job.reply.is_cancelled() {
+            job.reply.send(Err(Error::Cancelled));
+            continue;
+        }
         if let Err(e) = shared.check_circuit() {
-            let _ = job.reply.send(Err(e));
+            job.reply.send(Err(e));
             continue;
         }
         if !backoff.is_zero() {
@@ -220,7 +249,7 @@ pub(super) fn slot_loop(shared: &Arc<Shared>, slot: usize) {
                 Ok(w) => w,
                 Err(e) => {
                     backoff = shared.crashed();
-                    let _ = job.reply.send(Err(e));
+                    job.reply.send(Err(e));
                     continue;
                 }
             },
@@ -249,21 +278,21 @@ pub(super) fn slot_loop(shared: &Arc<Shared>, slot: usize) {
         match result {
             JobEnd::Keep(reply) => {
                 worker = Some(w);
-                let _ = job.reply.send(reply);
+                job.reply.send(reply);
             }
             JobEnd::Replace(reply) => {
                 w.kill();
-                let _ = job.reply.send(reply);
+                job.reply.send(reply);
             }
             JobEnd::Retire(reply) => {
-                let _ = job.reply.send(reply);
+                job.reply.send(reply);
                 w.retire();
             }
             JobEnd::Crashed => {
                 shared.stats.crashed.fetch_add(1, Ordering::Relaxed);
                 let error = w.crash_error();
                 backoff = shared.crashed();
-                let _ = job.reply.send(Err(error));
+                job.reply.send(Err(error));
             }
         }
     }
@@ -286,8 +315,14 @@ enum JobEnd {
 }
 
 fn run_job(shared: &Shared, w: &mut Worker, job: &Job) -> JobEnd {
-    let timed_out = || Error::Timeout {
-        after: job.timeout.unwrap_or_default(),
+    let timed_out = || {
+        if job.reply.is_cancelled() {
+            Error::Cancelled
+        } else {
+            Error::Timeout {
+                after: job.timeout.unwrap_or_default(),
+            }
+        }
     };
     match exchange(w, job, shared.config.grace) {
         Some(Outcome::Answer(status, data)) => {
@@ -311,42 +346,48 @@ fn run_job(shared: &Shared, w: &mut Worker, job: &Job) -> JobEnd {
     }
 }
 
-/// Sends a job to the worker and waits for its answer, interrupting it at the deadline and
-/// giving up after the grace period; `None` when the worker went away.
+/// How often a call's wait looks at whether its caller still wants it.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Sends a job to the worker and waits for its answer, interrupting it at the deadline (or
+/// when the caller drops the call) and giving up after the grace period; `None` when the
+/// worker went away.
 fn exchange(worker: &mut Worker, job: &Job, grace: Duration) -> Option<Outcome> {
     wire::write_frame(&mut worker.channel, &[&job.id.to_le_bytes(), &job.payload]).ok()?;
-    let started = Instant::now();
-    let mut interrupted = false;
+    let deadline = job.timeout.map(|t| Instant::now() + t);
+    let mut interrupted_at: Option<Instant> = None;
     loop {
-        let wait = match (job.timeout, interrupted) {
-            (None, _) => None,
-            (Some(t), false) => Some(t.saturating_sub(started.elapsed())),
-            (Some(t), true) => Some((t + grace).saturating_sub(started.elapsed())),
+        let act_at = match interrupted_at {
+            Some(t) => Some(t + grace),
+            None => deadline,
         };
-        worker
-            .channel
-            .set_read_timeout(wait.map(|w| w.max(Duration::from_millis(1))))
-            .ok()?;
-        match wire::read_frame(&mut worker.channel) {
+        let wait = act_at
+            .map_or(POLL, |a| a.saturating_duration_since(Instant::now()))
+            .min(POLL);
+        match worker.frames.recv_timeout(wait) {
             Ok(frame) => {
                 let (id, rest) = wire::split_id(&frame).ok()?;
                 if id != job.id || rest.is_empty() {
                     return None;
                 }
-                return Some(if interrupted {
-                    Outcome::Interrupted
-                } else {
-                    Outcome::Answer(rest[0], rest[1..].to_vec())
+                return Some(match interrupted_at {
+                    Some(_) => Outcome::Interrupted,
+                    None => Outcome::Answer(rest[0], rest[1..].to_vec()),
                 });
             }
-            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => {
-                if interrupted {
-                    return Some(Outcome::Killed);
+            Err(RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                match interrupted_at {
+                    Some(t) if now >= t + grace => return Some(Outcome::Killed),
+                    Some(_) => {}
+                    None if job.reply.is_cancelled() || deadline.is_some_and(|d| now >= d) => {
+                        crate::raw::os::interrupt(worker.child.id(), worker.tid);
+                        interrupted_at = Some(now);
+                    }
+                    None => {}
                 }
-                interrupted = true;
-                crate::raw::os::interrupt(worker.child.id(), worker.tid);
             }
-            Err(_) => return None,
+            Err(RecvTimeoutError::Disconnected) => return None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What crosses to a worker: a [`Task`], and running one.
 
 use crate::types::{Any, Bytes};
-use crate::{Error, IntoPython, Object, Python, Result, with_gil};
+use crate::{Error, Executor, IntoPython, Object, Python, Result, with_gil};
 
 /// A call that can run in another process: `module:function` and marshallable arguments.
 #[derive(Clone, Debug)]
@@ -94,4 +94,29 @@ pub(super) fn run_payload<'py>(py: Python<'py>, payload: &[u8]) -> Result<Object
         &args.into_downcast::<crate::types::Tuple>()?,
         Some(&kwargs.into_downcast::<crate::types::Dict>()?),
     )
+}
+
+/// The same task on an in-process [`Executor`]: one description of a call for every place
+/// it can run.
+impl Executor {
+    /// Runs a [`Task`] (`module:function` and its arguments) on a worker: the call a
+    /// [`ProcessPool`](crate::process::ProcessPool) runs in another process, here in this one.
+    ///
+    /// ```
+    /// # pyhost::initialize_once().unwrap();
+    /// let ex = pyhost::Executor::builder().workers(1).build()?;
+    /// let task = pyhost::process::Task::new("math:gcd", (12, 18))?;
+    /// assert_eq!(ex.call::<i64>(&task)?, 6);
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Executor::run`].
+    pub fn call<T>(&self, task: &Task) -> Result<T>
+    where
+        T: for<'py> crate::FromPythonOwned<'py> + Send + 'static,
+    {
+        let task = task.clone();
+        self.run(move |py| task.run(py)?.extract())
+    }
 }
