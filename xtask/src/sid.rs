@@ -210,7 +210,13 @@ pub fn mount() -> Result<(), String> {
             .arg(&dst)
             .status()
             .is_ok_and(|s| s.success());
-        if !mounted {
+        if mounted && !same_directory(&src, &dst) {
+            // A bind mount of an earlier directory at this path, since deleted and made
+            // again (a new clone where CI cloned before): commands inside the root would find
+            // no working directory. Replace it.
+            run_ok(Command::new("umount").arg("-l").arg(&dst))?;
+            run_ok(Command::new("mount").arg("--bind").arg(&src).arg(&dst))?;
+        } else if !mounted {
             run_ok(Command::new("mount").arg("--bind").arg(&src).arg(&dst))?;
         }
     }
@@ -221,6 +227,16 @@ pub fn mount() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether `a` and `b` are the same directory (device and inode): a bind mount shows its
+/// source's.
+fn same_directory(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// The variables every command inside the root gets (`env -i` clears the rest): the host's
