@@ -216,23 +216,11 @@ fn what_cannot_cross_is_a_clear_error() {
 
 #[test]
 fn crashes_back_off_then_open_the_circuit_until_the_cooldown() {
-    pyhost::initialize_once().unwrap();
-    let pool = ProcessPool::builder()
-        .workers(1)
-        .restart_backoff(Duration::from_millis(200), Duration::from_secs(10))
-        .max_restarts(2, Duration::from_secs(60))
-        .cooldown(Duration::from_millis(1500))
-        .command(
-            std::env::current_exe().unwrap(),
-            [
-                "process_worker_entry",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ],
-        )
-        .build()
-        .unwrap();
+    let pool = pool_with(1, |b| {
+        b.restart_backoff(Duration::from_millis(200), Duration::from_secs(10))
+            .max_restarts(2, Duration::from_secs(60))
+            .cooldown(Duration::from_millis(1500))
+    });
     let crash = Task::new("os:_exit", (5,)).unwrap();
     let good = Task::new("operator:add", (1, 1)).unwrap();
     let timed = |task: &Task| {

@@ -10,6 +10,9 @@
 //! rewriting the caller; a closure (`Executor::run(|py| ..)`) cannot move, as it may hold
 //! anything.
 //!
+//! The host's own interpreter encodes the arguments and decodes the results (`marshal`):
+//! start it before making tasks or calling a pool.
+//!
 //! # The workers
 //!
 //! A worker is the host's own binary started again: the host calls [`serve_if_worker`] at the
