@@ -136,6 +136,11 @@ fn check_one_python() -> Result<Vec<(&'static str, String)>, String> {
 }
 
 fn main() -> ExitCode {
+    // w10's worker processes are this binary started again.
+    if let Err(e) = pyhost::process::serve_if_worker(|b| b) {
+        eprintln!("pyhost-bench worker: {e}");
+        return ExitCode::FAILURE;
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -6,7 +6,6 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,11 +18,9 @@ struct Worker {
     child: Child,
     /// The worker's thread that runs calls (`None`: signal the process).
     tid: Option<u32>,
-    /// Requests go out here.
+    /// Requests go out and answers come in here. An answer is read only once poll(2) says
+    /// it has begun to arrive, so a wait that times out never cuts a frame.
     channel: UnixStream,
-    /// Answers come in here, read whole by a thread of their own (a wait that times out
-    /// never cuts a frame); closed when the worker's side is.
-    frames: Receiver<Vec<u8>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
@@ -124,28 +121,10 @@ impl Worker {
                 }
             };
         channel.set_read_timeout(None).map_err(io)?;
-        let (tx, frames) = std::sync::mpsc::channel();
-        let mut reader = channel.try_clone().map_err(io)?;
-        let pid = child.id();
-        let spawned = std::thread::Builder::new()
-            .name(format!("pyhost-worker-{pid}-reader"))
-            .spawn(move || {
-                while let Ok(frame) = wire::read_frame(&mut reader) {
-                    if tx.send(frame).is_err() {
-                        break;
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io(e));
-        }
         Ok(Worker {
             child,
             tid,
             channel,
-            frames,
             stderr,
         })
     }
@@ -364,8 +343,9 @@ fn exchange(worker: &mut Worker, job: &Job, grace: Duration) -> Option<Outcome> 
         let wait = act_at
             .map_or(POLL, |a| a.saturating_duration_since(Instant::now()))
             .min(POLL);
-        match worker.frames.recv_timeout(wait) {
-            Ok(frame) => {
+        match crate::raw::os::wait_readable(&worker.channel, wait) {
+            Ok(true) => {
+                let frame = wire::read_frame(&mut worker.channel).ok()?;
                 let (id, rest) = wire::split_id(&frame).ok()?;
                 if id != job.id || rest.is_empty() {
                     return None;
@@ -375,7 +355,7 @@ fn exchange(worker: &mut Worker, job: &Job, grace: Duration) -> Option<Outcome> 
                     None => Outcome::Answer(rest[0], rest[1..].to_vec()),
                 });
             }
-            Err(RecvTimeoutError::Timeout) => {
+            Ok(false) => {
                 let now = Instant::now();
                 match interrupted_at {
                     Some(t) if now >= t + grace => return Some(Outcome::Killed),
@@ -387,7 +367,7 @@ fn exchange(worker: &mut Worker, job: &Job, grace: Duration) -> Option<Outcome> 
                     None => {}
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(_) => return None,
         }
     }
 }

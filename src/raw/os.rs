@@ -101,6 +101,32 @@ mod imp {
         }
     }
 
+    /// Waits up to `timeout` for `fd` to have data to read (or to be closed): poll(2).
+    pub(crate) fn wait_readable(
+        fd: &impl std::os::fd::AsRawFd,
+        timeout: std::time::Duration,
+    ) -> std::io::Result<bool> {
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        loop {
+            // poll(2) reads and writes the one pollfd it is given, which lives on this stack
+            // frame; `fd` is open for as long as the borrow lasts.
+            // SAFETY: for the reasons above.
+            let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if n >= 0 {
+                return Ok(n > 0);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+
     /// This thread's id as the kernel knows it (Linux), for [`interrupt`].
     pub(crate) fn thread_id() -> Option<u32> {
         #[cfg(target_os = "linux")]
@@ -142,4 +168,4 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{interrupt, limit_address_space, save, thread_id};
+pub(crate) use imp::{interrupt, limit_address_space, save, thread_id, wait_readable};

@@ -1,4 +1,4 @@
-//! The workloads w1 … w9, each as one [`Workload`] with a body per column.
+//! The workloads w1 … w10, each as one [`Workload`] with a body per column.
 //!
 //! All columns share the Python objects made in [`Shared::new`] and the one interpreter pyhost
 //! started. On the main thread each batch takes the GIL the way its column normally does
@@ -8,6 +8,7 @@
 mod calls;
 mod conversions;
 mod parallel;
+mod processes;
 mod threads;
 
 use std::ptr::NonNull;
@@ -26,6 +27,7 @@ use crate::raw::{self, Ptr};
 use calls::{w1, w2, w3, w4};
 use conversions::{w6a, w6b, w6c};
 use parallel::{w9a, w9b, w9c, w9d};
+use processes::{w10a, w10b, w10c};
 use threads::{w5, w7, w8};
 
 /// Set in callgrind mode once warm-up is over: batches then run through
@@ -284,8 +286,9 @@ pub(super) fn raw_here(mut op: impl FnMut() + 'static) -> Body {
 }
 
 /// The workload ids, in order.
-pub const IDS: [&str; 14] = [
+pub const IDS: [&str; 17] = [
     "w1", "w2", "w3", "w4", "w5", "w6a", "w6b", "w6c", "w7", "w8", "w9a", "w9b", "w9c", "w9d",
+    "w10a", "w10b", "w10c",
 ];
 
 /// Sizes that `--quick` may shrink.
@@ -314,6 +317,9 @@ pub fn build(id: &str, s: &Shared, sizes: Sizes) -> Option<Workload> {
         "w9b" => w9b(s),
         "w9c" => w9c(),
         "w9d" => w9d(s),
+        "w10a" => w10a(s),
+        "w10b" => w10b(),
+        "w10c" => w10c(),
         _ => return None,
     })
 }

@@ -446,4 +446,11 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
   The target compares w9b with w9a: one GIL / own GIL >= 1.8 on two cores.
 - w9c, w9d: one call that runs no Python (`run(|py| Ok(()))`), waited for, through the pool of
   subinterpreters (w9c) and through the Executor on the main interpreter (w9d).
+- w10a: one no-op call (`operator.truth(1)`) in a worker process, waited for: pyhost's
+  `ProcessPool` (1 worker); raw is the classic persistent `python3` child reading JSON lines
+  on stdin and answering on stdout; limit is the same `Task` in-process (`Executor::call`),
+  what the process boundary costs.
+- w10b: the same against a `python3` started per call with JSON in and out (raw).
+- w10c: throughput, 64 calls in flight on 2 worker processes (`spawn`); raw is two JSON-lines
+  children, each sent half of the calls as one pipelined burst.
 ";
