@@ -22,6 +22,8 @@ struct Worker {
     /// it has begun to arrive, so a wait that times out never cuts a frame.
     channel: UnixStream,
     stderr: Arc<Mutex<VecDeque<String>>>,
+    /// The thread reading stderr: done once the pipe is closed.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Worker {
@@ -58,10 +60,11 @@ impl Worker {
             })?;
         shared.stats.started.fetch_add(1, Ordering::Relaxed);
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let mut stderr_reader = None;
         if let Some(pipe) = child.stderr.take() {
             let kept = stderr.clone();
             let pid = child.id();
-            let _ = std::thread::Builder::new()
+            stderr_reader = std::thread::Builder::new()
                 .name(format!("pyhost-worker-{pid}-stderr"))
                 .spawn(move || {
                     for line in std::io::BufReader::new(pipe).lines().map_while(|l| l.ok()) {
@@ -72,7 +75,8 @@ impl Worker {
                         }
                         k.push_back(line);
                     }
-                });
+                })
+                .ok();
         }
         let started = Instant::now();
         let channel = loop {
@@ -126,6 +130,7 @@ impl Worker {
             tid,
             channel,
             stderr,
+            stderr_reader,
         })
     }
 
@@ -155,8 +160,14 @@ impl Worker {
     /// The error for a worker that went away: waits for its exit and reads its stderr.
     fn crash_error(mut self) -> Error {
         let status = self.child.wait();
-        // Give the stderr reader a moment to take the last lines.
-        std::thread::sleep(Duration::from_millis(50));
+        // The last lines are in once the reader has seen the pipe close; a process the worker
+        // started may keep it open, so wait a second at most.
+        if let Some(reader) = &self.stderr_reader {
+            let until = Instant::now() + Duration::from_secs(1);
+            while !reader.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         match status {
             Ok(s) => crashed(s, &self.stderr),
             Err(_) => Error::WorkerCrashed {
