@@ -10,10 +10,23 @@ use common::TempDir;
 use pyhost::Error;
 use pyhost::process::{ProcessPool, Task};
 
-/// The worker processes of these tests: this binary started again on this entry.
+/// The worker processes of these tests: this binary started again on this entry, with a
+/// Rust module that reaches the host.
 #[test]
 fn process_worker_entry() {
-    pyhost::process::serve_if_worker(|b| b).expect("serving as a worker");
+    pyhost::process::serve_if_worker(|b| b.builtin_module("to_host", to_host::builtin()))
+        .expect("serving as a worker");
+}
+
+/// `to_host.send(topic, text)`: hands `text` to the host's handler for `topic`.
+#[pyhost::function]
+fn send(topic: &str, text: &str) -> pyhost::Result<()> {
+    pyhost::process::send_to_host(topic, text.as_bytes())
+}
+
+#[pyhost::module]
+fn to_host(m: &pyhost::Object<'_, pyhost::types::Module>) -> pyhost::Result<()> {
+    m.add_function(pyhost::wrap_function!(send))
 }
 
 fn pool(workers: usize) -> ProcessPool {
@@ -196,6 +209,61 @@ fn no_call_is_lost_while_workers_crash() {
     }
     assert_eq!(answered, 12);
     assert_eq!(pool.stats().crashed, 4);
+}
+
+#[test]
+fn rust_functions_in_a_worker_reach_the_host_in_order_up_to_a_crash() {
+    use std::sync::{Arc, Mutex};
+    let dir = TempDir::new("messages");
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    let pool = pool_with(1, |b| {
+        b.on_message("metric", move |data| {
+            sink.lock()
+                .unwrap()
+                .push(String::from_utf8(data.to_vec()).unwrap())
+        })
+    });
+    let sent = script(
+        &dir,
+        "send.py",
+        "import to_host\nfor i in range(500):\n    to_host.send('metric', f'm{i}')\n",
+    );
+    // run_path returns the script's globals, which hold modules: a clear error, no crash.
+    let answer = pool.call::<()>(&sent);
+    assert!(
+        !matches!(answer, Err(Error::WorkerCrashed { .. })),
+        "{answer:?}"
+    );
+    let got = seen.lock().unwrap().clone();
+    let expected: Vec<String> = (0..500).map(|i| format!("m{i}")).collect();
+    assert_eq!(got, expected, "every message, in order, before the answer");
+    // What a worker sent before it died arrives; the crash is still reported.
+    seen.lock().unwrap().clear();
+    let dying = script(
+        &dir,
+        "dying.py",
+        "import os, to_host\nto_host.send('metric', 'last words')\nos._exit(3)\n",
+    );
+    let err = pool.call::<()>(&dying).unwrap_err();
+    assert!(
+        matches!(err, Error::WorkerCrashed { code: Some(3), .. }),
+        "{err:?}"
+    );
+    assert_eq!(*seen.lock().unwrap(), ["last words"]);
+    // In the host, outside a worker, sending is an error that says why.
+    pyhost::initialize_once().unwrap();
+    assert!(!pyhost::process::in_worker());
+    let e = pyhost::process::send_to_host("metric", b"x").unwrap_err();
+    assert!(e.to_string().contains("worker process"), "{e}");
+    // A bad topic fails in the worker, as a Python exception of the call.
+    let bad = script(
+        &dir,
+        "bad.py",
+        "import to_host\nto_host.send('a\\0b', 'x')\n",
+    );
+    let e = pool.call::<()>(&bad).unwrap_err();
+    assert!(e.to_string().contains("NUL"), "{e}");
 }
 
 #[test]

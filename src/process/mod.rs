@@ -56,7 +56,7 @@ mod task;
 mod wire;
 
 pub use pool::{ProcessBuilder, ProcessCall, ProcessPool, ProcessStats, WorkerInfo};
-pub use serve::serve_if_worker;
+pub use serve::{in_worker, send_to_host, serve_if_worker};
 pub use task::Task;
 
 /// The variable that makes a start of the host binary a worker: the socket to connect to.

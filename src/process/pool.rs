@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::Task;
-use super::slot::slot_loop;
+use super::slot::{CallSpec, Slot, queue_loop};
 use super::task::marshal_loads;
 use crate::conversion::FromPythonOwned;
 use crate::{Error, Result, with_gil};
@@ -31,6 +31,19 @@ pub struct ProcessBuilder {
     pub(super) max_calls: Option<usize>,
     pub(super) program: Option<PathBuf>,
     pub(super) args: Vec<String>,
+    pub(super) handlers: Vec<(String, MessageHandler)>,
+}
+
+/// What receives a worker's messages on one topic ([`ProcessBuilder::on_message`]).
+#[derive(Clone)]
+pub(super) struct MessageHandler(Arc<HandlerFn>);
+
+type HandlerFn = dyn Fn(&[u8]) + Send + Sync;
+
+impl std::fmt::Debug for MessageHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MessageHandler")
+    }
 }
 
 impl ProcessBuilder {
@@ -84,6 +97,34 @@ impl ProcessBuilder {
         self
     }
 
+    /// Receives what workers send on `topic` with [`send_to_host`](super::send_to_host),
+    /// while they run a call: how a Rust function running in a worker reaches the host (the
+    /// agent's `aggregator` hands each submission over this way). Messages arrive in the order
+    /// a worker sent them, before the answer of the call that sent them; those of a worker
+    /// that crashes are delivered up to the crash. `handler` runs on the thread waiting for
+    /// the call: keep it short and never block in it.
+    ///
+    /// ```no_run
+    /// # pyhost::initialize().unwrap();
+    /// use std::sync::{Arc, Mutex};
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// let pool = pyhost::process::ProcessPool::builder()
+    ///     .on_message("log", move |line| sink.lock().unwrap().push(line.to_vec()))
+    ///     .build()?;
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn on_message(
+        mut self,
+        topic: &str,
+        handler: impl Fn(&[u8]) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.retain(|(t, _)| t != topic);
+        self.handlers
+            .push((topic.to_owned(), MessageHandler(Arc::new(handler))));
+        self
+    }
+
     /// How long a new worker may take to connect (default 30 s).
     pub fn start_timeout(mut self, t: Duration) -> Self {
         self.start_timeout = t;
@@ -122,8 +163,10 @@ impl ProcessBuilder {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 closed: false,
+                idle: (0..self.workers).rev().map(Slot::new).collect(),
             }),
             ready: Condvar::new(),
+            returned: Condvar::new(),
             next_id: AtomicU64::new(1),
             stats: Counters::default(),
             health: Mutex::new(Health::default()),
@@ -134,7 +177,7 @@ impl ProcessBuilder {
                 let shared = shared.clone();
                 std::thread::Builder::new()
                     .name(format!("pyhost-process-{n}"))
-                    .spawn(move || slot_loop(&shared, n))
+                    .spawn(move || queue_loop(&shared))
                     .map_err(|e| Error::runtime_error(format!("cannot start a thread: {e}")))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -181,6 +224,7 @@ impl ProcessPool {
             max_calls: None,
             program: None,
             args: Vec::new(),
+            handlers: Vec::new(),
         }
     }
 
@@ -191,7 +235,7 @@ impl ProcessPool {
     /// [`Error::WorkerCrashed`], [`Error::CircuitOpen`], [`Error::ExecutorClosed`] after
     /// [`ProcessPool::shutdown`].
     pub fn call<T: for<'py> FromPythonOwned<'py>>(&self, task: &Task) -> Result<T> {
-        crate::executor::block_on(self.spawn(task))
+        self.call_here(task, None)
     }
 
     /// [`ProcessPool::call`] with a deadline, from when a worker starts the call.
@@ -203,7 +247,39 @@ impl ProcessPool {
         timeout: Duration,
         task: &Task,
     ) -> Result<T> {
-        crate::executor::block_on(self.spawn_timeout(timeout, task))
+        self.call_here(task, Some(timeout))
+    }
+
+    /// A blocking call: run from this thread on an idle worker when there is one and nothing
+    /// is queued (a call then costs two wake-ups, as with a bare pipe to a child), else queued.
+    fn call_here<T: for<'py> FromPythonOwned<'py>>(
+        &self,
+        task: &Task,
+        timeout: Option<Duration>,
+    ) -> Result<T> {
+        let slot = {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.closed {
+                return Err(Error::ExecutorClosed);
+            }
+            if q.jobs.is_empty() {
+                q.idle.pop()
+            } else {
+                None
+            }
+        };
+        let Some(mut slot) = slot else {
+            return crate::executor::block_on(self.submit(task, timeout));
+        };
+        let spec = CallSpec {
+            id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
+            payload: &task.payload,
+            timeout,
+            reply: None,
+        };
+        let result = slot.run(&self.shared, &spec);
+        self.shared.give_back(slot);
+        result.and_then(|data| with_gil(|py| marshal_loads(py, &data)?.extract::<T>()))
     }
 
     /// Queues `task` and returns its result as a future, for async callers; it never blocks
@@ -310,6 +386,21 @@ impl ProcessPool {
         for t in threads {
             let _ = t.join();
         }
+        // Callers running their own calls give their slots back when done.
+        let idle = {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            while q.idle.len() < self.shared.config.workers {
+                q = self
+                    .shared
+                    .returned
+                    .wait(q)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            std::mem::take(&mut q.idle)
+        };
+        for slot in idle {
+            slot.retire(&self.shared);
+        }
         Ok(())
     }
 }
@@ -344,7 +435,10 @@ pub(super) struct Shared {
     pub(super) config: ProcessBuilder,
     pub(super) program: PathBuf,
     pub(super) queue: Mutex<Queue>,
+    /// A call was queued, a slot came back, or the pool closed.
     pub(super) ready: Condvar,
+    /// A slot came back (for the shutdown).
+    pub(super) returned: Condvar,
     pub(super) next_id: AtomicU64,
     pub(super) stats: Counters,
     pub(super) health: Mutex<Health>,
@@ -410,6 +504,66 @@ impl Shared {
         base.saturating_mul(1 << doubling).min(cap)
     }
 
+    /// Waits for a queued call and an idle slot to run it on; `None` once the pool is closed
+    /// and nothing is queued.
+    pub(super) fn next_queued(&self) -> Option<(Job, Slot)> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if !q.jobs.is_empty() {
+                if let Some(slot) = q.idle.pop() {
+                    let job = q.jobs.pop_front()?;
+                    return Some((job, slot));
+                }
+            } else if q.closed {
+                return None;
+            }
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Puts a slot back among the idle ones, and wakes a pool thread if calls wait for one.
+    pub(super) fn give_back(&self, slot: Slot) {
+        let waiting = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.idle.push(slot);
+            !q.jobs.is_empty()
+        };
+        if waiting {
+            self.ready.notify_one();
+        }
+        self.returned.notify_all();
+    }
+
+    /// Passes a worker's message (`topic \0 data`) to its handler.
+    pub(super) fn deliver(&self, message: &[u8]) {
+        let (topic, data) = match message.iter().position(|&b| b == 0) {
+            Some(i) => (&message[..i], &message[i + 1..]),
+            None => (message, &[][..]),
+        };
+        match self
+            .config
+            .handlers
+            .iter()
+            .find(|(t, _)| t.as_bytes() == topic)
+        {
+            Some((_, handler)) => {
+                // A panicking handler must not take the pool thread, and so the slot, down.
+                let run = std::panic::AssertUnwindSafe(|| (handler.0)(data));
+                if std::panic::catch_unwind(run).is_err() {
+                    eprintln!(
+                        "pyhost: the message handler for `{}` panicked",
+                        String::from_utf8_lossy(topic)
+                    );
+                }
+            }
+            None => eprintln!(
+                "pyhost: a worker sent a message on `{}`, which has no handler \
+                 (ProcessBuilder::on_message)",
+                String::from_utf8_lossy(topic)
+            ),
+        }
+    }
+
     /// A call succeeded: the backoff starts over.
     pub(super) fn answered(&self) {
         self.health
@@ -431,6 +585,9 @@ pub(super) struct Counters {
 pub(super) struct Queue {
     pub(super) jobs: VecDeque<Job>,
     pub(super) closed: bool,
+    /// Slots no one is running a call on; the last one given back is taken first, so one
+    /// warm worker serves calls made one at a time.
+    pub(super) idle: Vec<Slot>,
 }
 
 pub(super) struct Job {

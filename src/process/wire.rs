@@ -57,6 +57,9 @@ pub(crate) fn split_id(frame: &[u8]) -> io::Result<(u64, &[u8])> {
 /// Status byte of a response.
 pub(crate) const OK: u8 = 0;
 pub(crate) const RAISED: u8 = 1;
+/// Not an answer: a message from the worker to the host (`topic \0 data`), sent while a
+/// call runs.
+pub(crate) const MESSAGE: u8 = 2;
 
 /// An exception as text: `type \0 message \0 kind \0 frames`, frames as
 /// `file \t line \t function` lines.

@@ -3,6 +3,13 @@
 //! speaking JSON lines on its stdin and stdout (raw), and a `python3` started per call with
 //! JSON in and out (w10b's raw). The `limit` column is the same call in-process (the
 //! Executor): what the process boundary costs. w10c: 64 calls in flight on 2 workers.
+//!
+//! w10a runs the caller and its child on one CPU. Left to the scheduler, two processes
+//! passing one message back and forth settle either on one CPU (a round trip of 7 µs here)
+//! or on two, where every wait ends with waking an idle virtual CPU (70 µs here, as this VM
+//! has no guest halt polling); which one happens varies from run to run, for the JSON-lines
+//! child as for pyhost's worker, and would make the row a coin toss. (pyhost's caller polls
+//! for 50 µs before it sleeps, so that unpinned it stays at 13–20 µs.)
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
@@ -11,7 +18,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use pyhost::executor::block_on;
 use pyhost::process::{ProcessPool, Task};
 
-use super::{Shared, here, workload};
+use super::{Shared, here, on_thread, workload};
 use crate::harness::{Body, Column, Workload};
 
 /// The classic worker: reads `[module, function, args]` lines, answers with the result.
@@ -95,12 +102,29 @@ impl Drop for JsonChild {
     }
 }
 
+/// Binds the calling thread to the CPU it runs on; the processes it starts inherit that.
+fn stay_on_this_cpu() {
+    // sched_getcpu(3) takes nothing; sched_setaffinity(2) reads the set, which lives on this
+    // frame, for the calling thread (pid 0).
+    // SAFETY: for the reasons above; `set` is a plain bit set, valid zeroed.
+    unsafe {
+        let cpu = libc::sched_getcpu().max(0) as usize;
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
 pub(super) fn w10a(s: &Shared) -> Workload {
-    let mut json = JsonChild::start(&python3());
-    let raw = here(move |n| {
-        for _ in 0..n {
-            black_box(json.call());
-        }
+    let python = python3();
+    let raw = on_thread("w10a-raw", move || {
+        stay_on_this_cpu();
+        let mut json = JsonChild::start(&python);
+        Box::new(move |n| {
+            for _ in 0..n {
+                black_box(json.call());
+            }
+        })
     });
     let ex = s.executor.clone();
     let in_process = task();
@@ -111,13 +135,25 @@ pub(super) fn w10a(s: &Shared) -> Workload {
     });
     let mut w = workload(
         "w10a",
-        "no-op call in a worker process, round trip (raw: persistent python3, JSON lines)",
+        "no-op call in a worker process, round trip, caller and child on one CPU (raw: persistent python3, JSON lines)",
         "us/call",
         1e3,
         vec![
             (Column::Raw, raw),
             (Column::Limit, limit),
-            (Column::Pyhost, through_pool(pool(1))),
+            (
+                Column::Pyhost,
+                on_thread("w10a-pyhost", || {
+                    stay_on_this_cpu();
+                    let pool = pool(1);
+                    let task = task();
+                    Box::new(move |n| {
+                        for _ in 0..n {
+                            black_box(pool.call::<bool>(&task).expect("w10 pool call"));
+                        }
+                    })
+                }),
+            ),
         ],
     );
     w.callgrind = false;
