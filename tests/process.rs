@@ -85,6 +85,12 @@ fn calls_and_exceptions_cross_to_a_worker_process() {
     let same: u32 = pool.call(&Task::new("os:getpid", ()).unwrap()).unwrap();
     assert_eq!(same, theirs);
     assert_eq!(pool.stats().started, 1);
+    // Shut down twice (then dropped: a third time): each returns, and calls are refused.
+    pool.shutdown().unwrap();
+    pool.shutdown().unwrap();
+    let late = pool.call::<u32>(&Task::new("os:getpid", ()).unwrap());
+    assert!(matches!(late, Err(Error::ExecutorClosed)), "{late:?}");
+    assert!(pool.workers().is_empty(), "the worker was ended");
 }
 
 #[test]

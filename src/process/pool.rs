@@ -164,6 +164,7 @@ impl ProcessBuilder {
                 jobs: VecDeque::new(),
                 closed: false,
                 idle: (0..self.workers).rev().map(Slot::new).collect(),
+                taken: 0,
             }),
             ready: Condvar::new(),
             returned: Condvar::new(),
@@ -263,7 +264,7 @@ impl ProcessPool {
                 return Err(Error::ExecutorClosed);
             }
             if q.jobs.is_empty() {
-                q.idle.pop()
+                q.take_slot()
             } else {
                 None
             }
@@ -389,7 +390,7 @@ impl ProcessPool {
         // Callers running their own calls give their slots back when done.
         let idle = {
             let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-            while q.idle.len() < self.shared.config.workers {
+            while q.taken > 0 {
                 q = self
                     .shared
                     .returned
@@ -510,7 +511,7 @@ impl Shared {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if !q.jobs.is_empty() {
-                if let Some(slot) = q.idle.pop() {
+                if let Some(slot) = q.take_slot() {
                     let job = q.jobs.pop_front()?;
                     return Some((job, slot));
                 }
@@ -526,6 +527,7 @@ impl Shared {
         let waiting = {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             q.idle.push(slot);
+            q.taken -= 1;
             !q.jobs.is_empty()
         };
         if waiting {
@@ -588,6 +590,17 @@ pub(super) struct Queue {
     /// Slots no one is running a call on; the last one given back is taken first, so one
     /// warm worker serves calls made one at a time.
     pub(super) idle: Vec<Slot>,
+    /// Slots taken out of `idle` by someone running a call on them.
+    pub(super) taken: usize,
+}
+
+impl Queue {
+    /// An idle slot, counted as taken until [`Shared::give_back`].
+    fn take_slot(&mut self) -> Option<Slot> {
+        let slot = self.idle.pop()?;
+        self.taken += 1;
+        Some(slot)
+    }
 }
 
 pub(super) struct Job {

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// The metric types of the Datadog Agent, with its numbering (`aggregator.GAUGE` = 0 …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetricType {
     /// 0
     Gauge,
@@ -58,7 +59,7 @@ impl MetricType {
 }
 
 /// A metric sample.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     /// Its type.
     pub kind: MetricType,
@@ -75,7 +76,7 @@ pub struct Metric {
 }
 
 /// A service check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceCheck {
     /// Its name.
     pub name: String,
@@ -90,7 +91,7 @@ pub struct ServiceCheck {
 }
 
 /// An event (the fields `aggregator.submit_event` reads).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Event {
     /// `msg_title`.
     pub title: String,
@@ -115,7 +116,7 @@ pub struct Event {
 }
 
 /// A histogram bucket (`aggregator.submit_histogram_bucket`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistogramBucket {
     /// Its name.
     pub name: String,
@@ -136,7 +137,7 @@ pub struct HistogramBucket {
 }
 
 /// A log line a check emitted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogLine {
     /// The level.
     pub level: log::Level,
@@ -145,7 +146,7 @@ pub struct LogLine {
 }
 
 /// Everything one check instance submitted in one run.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     /// Metric samples.
     pub metrics: Vec<Metric>,
@@ -199,16 +200,60 @@ impl Batch {
 }
 
 /// Collects submissions from every check, keyed by check id.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Aggregator {
     batches: Mutex<HashMap<String, Batch>>,
+    /// In a worker process: where each submission goes instead (to the agent).
+    forward: Option<Forward>,
+}
+
+/// Hands one submission (a batch of one item) of a check id over.
+type Forward = Box<dyn Fn(&str, &Batch) + Send + Sync>;
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("batches", &self.batches)
+            .field("forwarding", &self.forward.is_some())
+            .finish()
+    }
 }
 
 impl Aggregator {
+    /// An aggregator that keeps nothing and hands each submission to `forward` (in a worker
+    /// process, to the agent).
+    pub fn forwarding(forward: impl Fn(&str, &Batch) + Send + Sync + 'static) -> Aggregator {
+        Aggregator {
+            batches: Mutex::default(),
+            forward: Some(Box::new(forward)),
+        }
+    }
+
     /// Adds to the batch of `check_id`.
     pub fn with_batch(&self, check_id: &str, f: impl FnOnce(&mut Batch)) {
+        if let Some(forward) = &self.forward {
+            let mut one = Batch::default();
+            f(&mut one);
+            forward(check_id, &one);
+            return;
+        }
         let mut b = self.batches.lock().unwrap_or_else(|e| e.into_inner());
         f(b.entry(check_id.to_owned()).or_default());
+    }
+
+    /// Adds what a worker process forwarded to the batch of `check_id`.
+    pub fn merge(&self, check_id: &str, mut from: Batch) {
+        self.with_batch(check_id, |b| {
+            b.metrics.append(&mut from.metrics);
+            b.service_checks.append(&mut from.service_checks);
+            b.events.append(&mut from.events);
+            b.buckets.append(&mut from.buckets);
+            b.logs.append(&mut from.logs);
+            b.sent_logs.append(&mut from.sent_logs);
+            b.platform_events.append(&mut from.platform_events);
+            b.metadata.append(&mut from.metadata);
+            b.external_tags.append(&mut from.external_tags);
+        });
     }
 
     /// Takes what `check_id` submitted since the last take.
@@ -248,6 +293,37 @@ mod tests {
         assert!(agg.take("a:1").metrics.is_empty());
         assert_eq!(agg.take("b:2").logs.len(), 1);
         assert_eq!(MetricType::from_code(3), Some(MetricType::MonotonicCount));
+    }
+
+    #[test]
+    fn a_forwarding_aggregator_hands_each_submission_over_and_merge_adds_it() {
+        let home = std::sync::Arc::new(Aggregator::default());
+        let to = home.clone();
+        let worker = Aggregator::forwarding(move |id, batch| {
+            // As over the channel: serialized and read back.
+            let wire = serde_json::to_vec(batch).unwrap();
+            to.merge(id, serde_json::from_slice(&wire).unwrap());
+        });
+        for value in [1.0, 2.0] {
+            worker.with_batch("a:1", |b| {
+                b.metrics.push(Metric {
+                    kind: MetricType::Rate,
+                    name: "x".into(),
+                    value,
+                    tags: vec!["t:1".into()],
+                    hostname: String::new(),
+                    flush_first_value: false,
+                })
+            });
+        }
+        assert!(
+            worker.take("a:1").metrics.is_empty(),
+            "a worker keeps nothing"
+        );
+        let got = home.take("a:1");
+        assert_eq!(got.metrics.len(), 2);
+        assert_eq!(got.metrics[1].value, 2.0);
+        assert_eq!(got.metrics[1].kind, MetricType::Rate);
         assert_eq!(MetricType::from_code(7), None);
     }
 }

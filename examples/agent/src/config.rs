@@ -39,6 +39,14 @@ pub struct AgentConfig {
     pub check_timeout: Duration,
     /// The log level.
     pub log_level: log::LevelFilter,
+    /// Where Python checks run unless their configuration says otherwise (`isolation`).
+    pub isolation: Isolation,
+    /// Worker processes for checks with `isolation: process`.
+    pub process_workers: usize,
+    /// Each worker process's memory cap (`process_memory_limit_mb`), as bytes.
+    pub process_memory_limit: Option<u64>,
+    /// Runs a worker process serves before it is replaced (`process_max_runs`).
+    pub process_max_runs: Option<usize>,
     /// Every setting of the file, as `datadog_agent.get_config(key)` returns them.
     pub raw: serde_json::Map<String, Value>,
 }
@@ -58,6 +66,10 @@ impl AgentConfig {
             subinterpreters: None,
             check_timeout: Duration::from_secs(10),
             log_level: log::LevelFilter::Info,
+            isolation: Isolation::InProcess,
+            process_workers: 2,
+            process_memory_limit: None,
+            process_max_runs: None,
             raw: serde_json::Map::new(),
         }
     }
@@ -104,6 +116,22 @@ impl AgentConfig {
                     }
                 }
                 "check_timeout" => cfg.check_timeout = seconds(v).ok_or_else(bad)?,
+                "isolation" => cfg.isolation = Isolation::parse(v).ok_or_else(bad)?,
+                "process_workers" => {
+                    cfg.process_workers = v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? as usize
+                }
+                "process_memory_limit_mb" => {
+                    cfg.process_memory_limit = match v {
+                        Value::Null => None,
+                        _ => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? << 20),
+                    }
+                }
+                "process_max_runs" => {
+                    cfg.process_max_runs = match v {
+                        Value::Null => None,
+                        _ => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? as usize),
+                    }
+                }
                 "log_level" => {
                     cfg.log_level = parse_level(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?
                 }
@@ -158,6 +186,26 @@ fn default_hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
+/// Where a Python check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// In the agent's process, on its interpreters (`in_process`, the default).
+    InProcess,
+    /// In a worker process (`process`): `os._exit`, a segfault, an abort, memory without
+    /// bound or code stuck in C cost a worker, never the agent.
+    Process,
+}
+
+impl Isolation {
+    fn parse(v: &Value) -> Option<Isolation> {
+        match v.as_str()? {
+            "in_process" => Some(Isolation::InProcess),
+            "process" => Some(Isolation::Process),
+            _ => None,
+        }
+    }
+}
+
 /// One configured instance of a check.
 #[derive(Debug, Clone)]
 pub struct InstanceConfig {
@@ -171,6 +219,8 @@ pub struct InstanceConfig {
     pub interval: Duration,
     /// `timeout`, else the agent's `check_timeout`.
     pub timeout: Duration,
+    /// `isolation` of the instance, else of `init_config`; `None`: the agent's default.
+    pub isolation: Option<Isolation>,
     /// `"<check>[:<instance name>]:<hash>"`, as the Datadog Agent builds it.
     pub check_id: String,
 }
@@ -246,8 +296,21 @@ fn load_check_file(
                 .or_else(|| init_config.get(key))
                 .and_then(seconds)
         };
+        let isolation = match instance
+            .get("isolation")
+            .or_else(|| init_config.get("isolation"))
+        {
+            None => None,
+            Some(v) => Some(Isolation::parse(v).ok_or_else(|| {
+                format!(
+                    "{}: instance {index}: `isolation` is `process` or `in_process`, not {v}",
+                    file.display()
+                )
+            })?),
+        };
         out.push(InstanceConfig {
             check: check.to_owned(),
+            isolation,
             interval: number("min_collection_interval").unwrap_or(DEFAULT_INTERVAL),
             timeout: number("timeout").unwrap_or(default_timeout),
             check_id: check_id(check, instance, &init_config),
@@ -296,18 +359,29 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("web.yaml"),
-            "init_config:\n  timeout: 3\ninstances:\n  - url: a\n    min_collection_interval: 30\n  - url: b\n    timeout: 1.5\n",
+            "init_config:\n  timeout: 3\ninstances:\n  - url: a\n    min_collection_interval: 30\n  - url: b\n    timeout: 1.5\n    isolation: process\n",
         )
         .unwrap();
         std::fs::write(dir.join("broken.yaml"), "instances: 5\n").unwrap();
+        std::fs::write(
+            dir.join("odd.yaml"),
+            "instances:\n  - isolation: container\n",
+        )
+        .unwrap();
         let (inst, problems) = load_confd(&dir, Duration::from_secs(10));
         assert_eq!(inst.len(), 2);
+        assert_eq!(inst[0].isolation, None);
+        assert_eq!(inst[1].isolation, Some(Isolation::Process));
         assert_eq!(inst[0].interval, Duration::from_secs(30));
         assert_eq!(inst[0].timeout, Duration::from_secs(3));
         assert_eq!(inst[1].interval, DEFAULT_INTERVAL);
         assert_eq!(inst[1].timeout, Duration::from_millis(1500));
-        assert_eq!(problems.len(), 1);
+        assert_eq!(problems.len(), 2);
         assert!(problems[0].1.contains("`instances` must be a list"));
+        assert!(
+            problems[1].1.contains("`isolation` is `process` or"),
+            "{problems:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -106,7 +106,8 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn load_config(args: &Args) -> Result<AgentConfig, String> {
+/// The settings, and the file they came from.
+fn load_config(args: &Args) -> Result<(AgentConfig, Option<PathBuf>), String> {
     let path = match &args.config {
         Some(p) => Some(p.clone()),
         None => [
@@ -136,11 +137,7 @@ fn load_config(args: &Args) -> Result<AgentConfig, String> {
         cfg.log_level = l;
     }
     logger::init(cfg.log_level);
-    match &path {
-        Some(p) => log::info!("configuration: {}", p.display()),
-        None => log::info!("no agent.yaml found: using defaults"),
-    }
-    Ok(cfg)
+    Ok((cfg, path))
 }
 
 fn main() -> ExitCode {
@@ -151,13 +148,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let cfg = match load_config(&args) {
+    let (cfg, path) = match load_config(&args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("pyhost-agent: {e}");
             return ExitCode::from(2);
         }
     };
+    // In a worker process (checks with `isolation: process`), this serves runs and exits.
+    #[cfg(feature = "python")]
+    python::serve_if_worker(&cfg);
+    match &path {
+        Some(p) => log::info!("configuration: {}", p.display()),
+        None => log::info!("no agent.yaml found: using defaults"),
+    }
     if args.python_info {
         return print_python_info(cfg);
     }

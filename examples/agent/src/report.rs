@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Internal,
     /// The agent was stopping (SIGINT or SIGTERM) and cancelled the run.
     Cancelled,
+    /// The worker process running the check died (`isolation: process`).
+    Crashed,
 }
 
 impl ErrorKind {
@@ -37,7 +39,24 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Crashed => "crashed",
         }
+    }
+
+    /// The kind [`ErrorKind::name`] names.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        [
+            ErrorKind::Exception,
+            ErrorKind::Timeout,
+            ErrorKind::SystemExit,
+            ErrorKind::Load,
+            ErrorKind::Unavailable,
+            ErrorKind::Internal,
+            ErrorKind::Cancelled,
+            ErrorKind::Crashed,
+        ]
+        .into_iter()
+        .find(|k| k.name() == name)
     }
 }
 
@@ -143,11 +162,15 @@ pub fn to_table(reports: &[RunReport], problems: &[(String, String)]) -> String 
             None => "OK".to_owned(),
             Some(e) => format!("ERROR ({})", e.kind.name()),
         };
+        let runtime = match r.interpreter {
+            Some("process") => format!("{}, worker process", r.runtime),
+            _ => r.runtime.to_owned(),
+        };
         let _ = writeln!(
             out,
             "\n== {} [{}] {} — {} in {:.0} ms",
             r.check,
-            r.runtime,
+            runtime,
             r.check_id,
             status,
             r.duration.as_secs_f64() * 1000.0

@@ -27,7 +27,11 @@ impl Agent {
         let needs_python = instances.iter().any(|i| native::find(&i.check).is_none());
         #[cfg(feature = "python")]
         let python = if needs_python {
-            crate::python::Runtime::start(cfg.clone(), aggregator.clone()).map(Some)
+            let needs_workers = instances.iter().any(|i| {
+                native::find(&i.check).is_none()
+                    && i.isolation.unwrap_or(cfg.isolation) == crate::config::Isolation::Process
+            });
+            crate::python::Runtime::start(cfg.clone(), aggregator.clone(), needs_workers).map(Some)
         } else {
             Ok(None)
         };

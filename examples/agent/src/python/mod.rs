@@ -2,6 +2,9 @@
 //! `AgentCheck` subclasses the way the Datadog Agent's rtloader does.
 
 mod builtins;
+mod isolated;
+
+pub use isolated::serve_if_worker;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,7 +18,7 @@ use pyhost::types::{Any, Module, Tuple};
 use pyhost::{Error, ExceptionKind, Executor, Interpreter, Object, PyErr, Python, Unbound};
 
 use crate::aggregator::Aggregator;
-use crate::config::{AgentConfig, InstanceConfig};
+use crate::config::{AgentConfig, InstanceConfig, Isolation};
 use crate::report::{CheckError, ErrorKind};
 
 /// The embedded Python of the agent.
@@ -40,6 +43,11 @@ struct Inner {
     /// Checks that must run on the main interpreter, with the reason.
     refused: Mutex<HashMap<String, String>>,
     next: AtomicUsize,
+    /// Worker processes, for checks with `isolation: process` (started when one is
+    /// configured).
+    workers: Option<isolated::Workers>,
+    /// Where checks run unless configured otherwise.
+    isolation: Isolation,
 }
 
 /// What a run returns: the check's warnings and its error, if any.
@@ -47,7 +55,7 @@ type Outcome = (Vec<String>, Option<CheckError>);
 
 /// A Python check run in progress.
 pub struct PendingRun {
-    call: Call<Outcome>,
+    call: Pending,
     timeout: Duration,
     /// The subinterpreter pool it runs on (`None`: the main interpreter).
     sub: Option<usize>,
@@ -60,9 +68,20 @@ pub struct PendingRun {
 /// after the slowest check.
 pub static STOPPING: AtomicBool = AtomicBool::new(false);
 
+/// Where a run runs.
+enum Pending {
+    /// On an interpreter of the agent.
+    InProcess(Call<Outcome>),
+    /// In a worker process.
+    Process(pyhost::process::ProcessCall<isolated::Remote>),
+    /// It could not start.
+    Failed(CheckError),
+}
+
 /// Waits for `call` like `block_on`, but cancels it (by dropping it) once [`STOPPING`] is set.
-fn wait_unless_stopping<T>(call: Call<T>) -> pyhost::Result<T> {
-    use std::future::Future;
+fn wait_unless_stopping<T>(
+    call: impl std::future::Future<Output = pyhost::Result<T>>,
+) -> pyhost::Result<T> {
     use std::task::{Context, Poll, Wake, Waker};
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
@@ -94,7 +113,18 @@ impl PendingRun {
         } else {
             "main"
         };
-        let result = wait_unless_stopping(self.call);
+        let call = match self.call {
+            Pending::InProcess(call) => call,
+            Pending::Process(call) => {
+                let outcome = isolated::outcome(wait_unless_stopping(call), self.timeout);
+                if let Some(w) = &self.rt.workers {
+                    w.finished(&self.inst.check_id, &outcome);
+                }
+                return (outcome, "process");
+            }
+            Pending::Failed(e) => return ((Vec::new(), Some(e)), "process"),
+        };
+        let result = wait_unless_stopping(call);
         if let Err(Error::RefusesSubinterpreters { module, .. }) = &result {
             // First run of a check that cannot live in a subinterpreter: from now on it
             // runs on the main interpreter. Said once per check.
@@ -167,8 +197,12 @@ fn use_subinterpreters(cfg: &AgentConfig) -> bool {
 impl Runtime {
     /// Starts the interpreter (with the configured venv), the executor and the builtin
     /// modules, and makes `datadog_checks.base` importable.
-    pub fn start(cfg: Arc<AgentConfig>, aggregator: Arc<Aggregator>) -> Result<Runtime, String> {
-        let state = builtins::AgentState::new(cfg.clone(), aggregator);
+    pub fn start(
+        cfg: Arc<AgentConfig>,
+        aggregator: Arc<Aggregator>,
+        needs_workers: bool,
+    ) -> Result<Runtime, String> {
+        let state = builtins::AgentState::new(cfg.clone(), aggregator.clone());
         let mut builder = builtins::register(Interpreter::builder(), &state)
             .program_name("pyhost-agent")
             .module_path(&cfg.checks_dir);
@@ -204,6 +238,19 @@ impl Runtime {
                 format!("{} subinterpreters with their own GIL", subs.len())
             }
         );
+        let workers = if needs_workers {
+            let w = isolated::Workers::start(&cfg, aggregator).map_err(|e| format!("{e:#}"))?;
+            log::info!(
+                "checks with `isolation: process` run in {} worker processes{}",
+                cfg.process_workers,
+                cfg.process_memory_limit
+                    .map(|b| format!(" of at most {} MiB each", b >> 20))
+                    .unwrap_or_default()
+            );
+            Some(w)
+        } else {
+            None
+        };
         Ok(Runtime(Arc::new(Inner {
             main,
             subs,
@@ -211,6 +258,8 @@ impl Runtime {
             pinned: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(0),
+            workers,
+            isolation: cfg.isolation,
         })))
     }
 
@@ -218,6 +267,25 @@ impl Runtime {
     /// there are none or its check refuses them.
     pub fn submit(&self, inst: &InstanceConfig) -> PendingRun {
         let rt = &self.0;
+        if inst.isolation.unwrap_or(rt.isolation) == Isolation::Process {
+            let call = match &rt.workers {
+                Some(w) => match w.submit(inst, inst.timeout) {
+                    Ok(call) => Pending::Process(call),
+                    Err(e) => Pending::Failed(e),
+                },
+                None => Pending::Failed(CheckError::new(
+                    ErrorKind::Internal,
+                    "no worker processes were started".to_owned(),
+                )),
+            };
+            return PendingRun {
+                call,
+                timeout: inst.timeout,
+                sub: None,
+                inst: inst.clone(),
+                rt: rt.clone(),
+            };
+        }
         let sub = if rt.subs.is_empty()
             || rt
                 .refused
@@ -241,6 +309,9 @@ impl Runtime {
     /// Cancels what is still running and finalizes the interpreter.
     pub fn shutdown(self) {
         let rt = &self.0;
+        if let Some(w) = &rt.workers {
+            w.shutdown();
+        }
         // Check objects are Python objects: drop them before their interpreters go.
         rt.checks.lock().unwrap_or_else(|e| e.into_inner()).clear();
         for pool in &rt.subs {
@@ -270,7 +341,7 @@ impl Inner {
         let call =
             executor.spawn_timeout(timeout, move |py| run_instance(py, &rt.checks, &job_inst));
         PendingRun {
-            call,
+            call: Pending::InProcess(call),
             timeout,
             sub,
             inst: inst.clone(),
@@ -299,7 +370,7 @@ fn sub_pool(i: usize, path: &[String]) -> pyhost::Result<Executor> {
 
 /// Starts the interpreter as for checks and describes it (`--python-info`).
 pub fn info(cfg: AgentConfig) -> Result<serde_json::Value, String> {
-    let rt = Runtime::start(Arc::new(cfg), Arc::new(Aggregator::default()))?;
+    let rt = Runtime::start(Arc::new(cfg), Arc::new(Aggregator::default()), false)?;
     let subs = rt.0.subs.len();
     let info =
         rt.0.main
@@ -327,9 +398,16 @@ pub fn info(cfg: AgentConfig) -> Result<serde_json::Value, String> {
 
 /// Imports `datadog_checks.base`; when the environment has none, uses the bundled one.
 fn ensure_base(py: Python<'_>, bundled: &std::path::Path) -> pyhost::Result<()> {
+    // Said once by the agent, not again by each worker process.
+    let level = if pyhost::process::in_worker() {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
     match py.import("datadog_checks.base") {
         Ok(m) => {
-            log::info!(
+            log::log!(
+                level,
                 "using datadog_checks.base from {}",
                 m.filename()?.unwrap_or_default()
             );
@@ -340,7 +418,8 @@ fn ensure_base(py: Python<'_>, bundled: &std::path::Path) -> pyhost::Result<()> 
                 .getattr("path")?
                 .call_method1("append", (bundled,))?;
             let m = py.import("datadog_checks.base")?;
-            log::info!(
+            log::log!(
+                level,
                 "using the bundled datadog_checks.base ({})",
                 m.filename()?.unwrap_or_default()
             );
@@ -424,6 +503,19 @@ fn run_result(result: &Object<'_, Any>) -> Option<CheckError> {
                 .and_then(|t| t.as_str())
                 .unwrap_or("")
                 .to_owned();
+            // An exception without a message (`MemoryError()`) is named by its traceback's
+            // last line.
+            let message = if message.trim().is_empty() {
+                traceback
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("an exception without a message")
+                    .trim()
+                    .to_owned()
+            } else {
+                message
+            };
             Some(CheckError::new(ErrorKind::Exception, message).with_traceback(traceback))
         }
         _ => Some(CheckError::new(ErrorKind::Exception, text)),

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -104,4 +105,67 @@ pub fn metrics(run: &Value) -> Vec<(String, String, f64, Vec<String>, String)> {
             )
         })
         .collect()
+}
+
+/// The agent, killed if a failed assertion leaves it running.
+pub struct Agent(pub Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn start(dir: &std::path::Path) -> Agent {
+    Agent(
+        Command::new(env!("CARGO_BIN_EXE_pyhost-agent"))
+            .args(["--config", "agent.yaml", "--json"])
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running pyhost-agent"),
+    )
+}
+
+pub fn signal(child: &Child, sig: libc::c_int) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    // kill(2) on our own child's pid with a valid signal number only sends the signal.
+    // SAFETY: for the reasons above.
+    let rc = unsafe { libc::kill(pid, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+}
+
+/// Waits up to `limit` for the agent to exit: its status and how long it took, or `None`
+/// (and the agent killed) past the limit.
+pub fn exit_within(
+    child: &mut Child,
+    limit: Duration,
+) -> Option<(std::process::ExitStatus, Duration)> {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some((status, t.elapsed()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// What an agent that has exited printed: stdout and stderr.
+pub fn output(agent: &mut Agent) -> (String, String) {
+    use std::io::Read;
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = agent.0.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    if let Some(mut s) = agent.0.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    (out, err)
 }
