@@ -358,6 +358,48 @@ fn a_memory_cap_is_a_memory_error_and_the_worker_carries_on() {
 }
 
 #[test]
+fn a_cgroup_memory_cap_kills_the_worker_or_says_why_it_cannot_be_had() {
+    pyhost::initialize_once().unwrap();
+    let built = ProcessPool::builder()
+        .workers(1)
+        .cgroup_memory_max(256 << 20)
+        .command(
+            std::env::current_exe().unwrap(),
+            ["process_worker_entry", "--exact", "--nocapture"],
+        )
+        .build();
+    let pool = match built {
+        Ok(pool) => pool,
+        Err(Error::Unsupported { message }) => {
+            // This machine's memory controller is on cgroup v1: the reason is given.
+            eprintln!("no cgroup cap here: {message}");
+            assert!(message.contains("cgroup"), "{message}");
+            return;
+        }
+        Err(e) => panic!("{e:?}"),
+    };
+    // 1 GiB touched against a 256 MiB cap: the kernel kills the worker, which is said.
+    let err = pool
+        .call::<()>(&Task::new("builtins:bytearray", (1_i64 << 30,)).unwrap())
+        .unwrap_err();
+    match &err {
+        Error::WorkerCrashed {
+            signal: Some(9),
+            stderr,
+            ..
+        } => assert!(
+            stderr.iter().any(|l| l.contains("memory cap")),
+            "{stderr:?}"
+        ),
+        e => panic!("{e:?}"),
+    }
+    let n: i64 = pool
+        .call(&Task::new("operator:add", (1, 2)).unwrap())
+        .unwrap();
+    assert_eq!(n, 3, "a new worker took over");
+}
+
+#[test]
 fn workers_are_recycled_after_max_calls_and_report_their_memory() {
     let pool = pool_with(1, |b| b.max_calls_per_worker(3));
     let pids: Vec<u32> = (0..7)

@@ -49,6 +49,7 @@
 //!     Ok(())
 //! }
 //! ```
+mod cgroup;
 mod pool;
 mod serve;
 mod slot;

@@ -28,6 +28,7 @@ pub struct ProcessBuilder {
     pub(super) max_restarts: (usize, Duration),
     pub(super) cooldown: Duration,
     pub(super) memory_limit: Option<u64>,
+    pub(super) cgroup_memory: Option<u64>,
     pub(super) max_calls: Option<usize>,
     pub(super) program: Option<PathBuf>,
     pub(super) args: Vec<String>,
@@ -91,6 +92,20 @@ impl ProcessBuilder {
         self
     }
 
+    /// Puts each worker in a cgroup v2 of its own with `memory.max` = `bytes`: the kernel
+    /// counts everything the worker maps and kills it past the cap (the call fails with
+    /// [`Error::WorkerCrashed`], signal 9, its stderr saying the cap was reached), where
+    /// [`memory_limit`](ProcessBuilder::memory_limit) gives Python a `MemoryError` instead.
+    /// Needs a cgroup2 hierarchy with the memory controller delegated to the host's cgroup
+    /// (systemd: `Delegate=yes`; containers: a writable cgroup namespace).
+    ///
+    /// [`build`](ProcessBuilder::build) fails with [`Error::Unsupported`] saying what is
+    /// missing when the host does not allow it.
+    pub fn cgroup_memory_max(mut self, bytes: u64) -> Self {
+        self.cgroup_memory = Some(bytes);
+        self
+    }
+
     /// Replaces a worker after it has answered `n` calls (a leaking check is reset this way).
     pub fn max_calls_per_worker(mut self, n: usize) -> Self {
         self.max_calls = Some(n.max(1));
@@ -148,8 +163,18 @@ impl ProcessBuilder {
     /// Starts the pool. Workers are started when calls need them.
     ///
     /// # Errors
-    /// When this program's path cannot be found (and none was given).
+    /// When this program's path cannot be found (and none was given);
+    /// [`Error::Unsupported`] when a [cgroup memory cap](ProcessBuilder::cgroup_memory_max)
+    /// was asked for and the host does not allow it.
     pub fn build(self) -> Result<ProcessPool> {
+        let cgroup_parent = match self.cgroup_memory {
+            Some(_) => Some(
+                super::cgroup::Cgroup::parent().map_err(|why| Error::Unsupported {
+                    message: format!("a cgroup memory cap for worker processes: {why}"),
+                })?,
+            ),
+            None => None,
+        };
         let program = match self.program.clone() {
             Some(p) => p,
             None => std::env::current_exe().map_err(|source| Error::Io {
@@ -160,6 +185,7 @@ impl ProcessBuilder {
         let shared = Arc::new(Shared {
             config: self.clone(),
             program,
+            cgroup_parent,
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 closed: false,
@@ -222,6 +248,7 @@ impl ProcessPool {
             max_restarts: (5, Duration::from_secs(60)),
             cooldown: Duration::from_secs(30),
             memory_limit: None,
+            cgroup_memory: None,
             max_calls: None,
             program: None,
             args: Vec::new(),
@@ -435,6 +462,8 @@ impl Drop for ProcessPool {
 pub(super) struct Shared {
     pub(super) config: ProcessBuilder,
     pub(super) program: PathBuf,
+    /// Where workers' cgroups go, with a cgroup memory cap.
+    pub(super) cgroup_parent: Option<PathBuf>,
     pub(super) queue: Mutex<Queue>,
     /// A call was queued, a slot came back, or the pool closed.
     pub(super) ready: Condvar,

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::cgroup::Cgroup;
 use super::pool::{Reply, Shared};
 use super::{MEMORY_VAR, STDERR_LINES, WORKER_VAR, wire};
 use crate::{Error, Result};
@@ -24,6 +25,8 @@ struct Worker {
     stderr: Arc<Mutex<VecDeque<String>>>,
     /// The thread reading stderr: done once the pipe is closed.
     stderr_reader: Option<std::thread::JoinHandle<()>>,
+    /// Its cgroup, with a cgroup memory cap (dropped, so removed, after the process).
+    cgroup: Option<Cgroup>,
 }
 
 impl Worker {
@@ -59,6 +62,28 @@ impl Worker {
                 source,
             })?;
         shared.stats.started.fetch_add(1, Ordering::Relaxed);
+        let cgroup = match (&shared.cgroup_parent, shared.config.cgroup_memory) {
+            (Some(parent), Some(bytes)) => {
+                let placed = Cgroup::create(
+                    parent,
+                    &format!("pyhost-worker-{}-{}", std::process::id(), child.id()),
+                    bytes,
+                )
+                .and_then(|cg| cg.add(child.id()).map(|()| cg));
+                match placed {
+                    Ok(cg) => Some(cg),
+                    Err(why) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        let _ = std::fs::remove_file(&path);
+                        return Err(Error::runtime_error(format!(
+                            "a worker process could not be given its memory cap: {why}"
+                        )));
+                    }
+                }
+            }
+            _ => None,
+        };
         let stderr = Arc::new(Mutex::new(VecDeque::new()));
         let mut stderr_reader = None;
         if let Some(pipe) = child.stderr.take() {
@@ -131,6 +156,7 @@ impl Worker {
             channel,
             stderr,
             stderr_reader,
+            cgroup,
         })
     }
 
@@ -167,6 +193,16 @@ impl Worker {
             while !reader.is_finished() && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(2));
             }
+        }
+        if let Some(cg) = self.cgroup.as_ref().filter(|cg| cg.oom_killed()) {
+            self.stderr
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(format!(
+                    "pyhost: the worker reached its memory cap (cgroup memory.max, {} bytes) \
+                     and the kernel killed it",
+                    cg.max()
+                ));
         }
         match status {
             Ok(s) => crashed(s, &self.stderr),
