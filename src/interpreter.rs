@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::thread::ThreadId;
 
+use crate::memory::Allocator;
 use crate::raw::runtime::{
     Acquired, Config, FINALIZED, FINALIZING, RUNNING, STARTING, STATE, Starting, UNINIT,
 };
@@ -54,59 +55,7 @@ impl Interpreter {
             builtins: Vec::new(),
             utf8_mode: None,
             allocator: None,
-        }
-    }
-}
-
-/// Python's memory allocator (`PYTHONMALLOC`), chosen with [`Builder::allocator`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Allocator {
-    /// What this CPython uses by default (pymalloc on top of `malloc`).
-    Default,
-    /// Every allocation through the C library's `malloc`: what valgrind and sanitizers need
-    /// to see Python objects (`PYTHONMALLOC=malloc`).
-    Malloc,
-    /// `malloc` with CPython's debug hooks (buffer overflows, use after free, calls without
-    /// the GIL): `PYTHONMALLOC=malloc_debug`.
-    MallocDebug,
-    /// pymalloc (`PYTHONMALLOC=pymalloc`).
-    Pymalloc,
-    /// pymalloc with the debug hooks (`PYTHONMALLOC=pymalloc_debug`).
-    PymallocDebug,
-    /// The default allocator with the debug hooks (`PYTHONMALLOC=debug`).
-    Debug,
-}
-
-impl Allocator {
-    /// The allocator `PYTHONMALLOC` names (`malloc`, `malloc_debug`, `pymalloc`,
-    /// `pymalloc_debug`, `debug`, `default`).
-    ///
-    /// ```
-    /// use pyhost::Allocator;
-    /// assert_eq!(Allocator::from_name("malloc"), Some(Allocator::Malloc));
-    /// assert_eq!(Allocator::from_name("jemalloc"), None);
-    /// ```
-    pub fn from_name(name: &str) -> Option<Allocator> {
-        Some(match name {
-            "default" => Allocator::Default,
-            "malloc" => Allocator::Malloc,
-            "malloc_debug" => Allocator::MallocDebug,
-            "pymalloc" => Allocator::Pymalloc,
-            "pymalloc_debug" => Allocator::PymallocDebug,
-            "debug" => Allocator::Debug,
-            _ => return None,
-        })
-    }
-
-    fn raw(self) -> ffi::PyMemAllocatorName {
-        match self {
-            Allocator::Default => ffi::PYMEM_ALLOCATOR_DEFAULT,
-            Allocator::Malloc => ffi::PYMEM_ALLOCATOR_MALLOC,
-            Allocator::MallocDebug => ffi::PYMEM_ALLOCATOR_MALLOC_DEBUG,
-            Allocator::Pymalloc => ffi::PYMEM_ALLOCATOR_PYMALLOC,
-            Allocator::PymallocDebug => ffi::PYMEM_ALLOCATOR_PYMALLOC_DEBUG,
-            Allocator::Debug => ffi::PYMEM_ALLOCATOR_DEBUG,
+            track_allocations: false,
         }
     }
 }
@@ -128,6 +77,7 @@ pub struct Builder {
     builtins: Vec<(CString, ModuleInit)>,
     utf8_mode: Option<bool>,
     allocator: Option<Allocator>,
+    track_allocations: bool,
 }
 
 impl Builder {
@@ -215,6 +165,21 @@ impl Builder {
     /// ```
     pub fn allocator(mut self, allocator: Allocator) -> Self {
         self.allocator = Some(allocator);
+        self
+    }
+
+    /// Counts Python's allocations, per interpreter ([`crate::memory`]). Off by default: each
+    /// allocation then pays a thread-state read and two atomic additions, which costs
+    /// nothing measurable where Python allocates little and up to +35% instructions where
+    /// it allocates for every value (converting a large list; BENCHMARKS.md).
+    ///
+    /// ```no_run
+    /// pyhost::Interpreter::builder().track_allocations(true).start()?;
+    /// assert!(pyhost::memory::tracking());
+    /// # Ok::<(), pyhost::Error>(())
+    /// ```
+    pub fn track_allocations(mut self, on: bool) -> Self {
+        self.track_allocations = on;
         self
     }
 
@@ -306,6 +271,9 @@ impl Builder {
             utf8,
             allocator.map(Allocator::raw),
         )?;
+        if self.track_allocations {
+            crate::raw::alloc::install();
+        }
         let mut config = Config::new(!self.use_environment);
         config.set_flags(
             self.signal_handlers,

@@ -56,6 +56,7 @@ mod gil;
 pub mod impl_;
 mod interpreter;
 mod macros;
+pub mod memory;
 mod module_def;
 mod object;
 #[cfg(unix)]
@@ -78,11 +79,12 @@ pub use gil::{
     gil_is_held, pending_decrefs, pending_thread_states, release_thread_state, with_gil,
 };
 pub use interpreter::{
-    Allocator, Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized,
-    shutdown, shutdown_timeout,
+    Builder, Interpreter, ModuleInit, initialize, initialize_once, is_initialized, shutdown,
+    shutdown_timeout,
 };
 #[cfg(feature = "macros")]
 pub use macros::{FromPython, IntoPython, class, function, module};
+pub use memory::Allocator;
 pub use object::{Borrowed, Object, Unbound};
 pub use raw::runtime::{GilGuard, Python};
 

@@ -152,7 +152,13 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let args = parse_args()?;
-    pyhost::initialize().map_err(|e| format!("starting Python: {e}"))?;
+    // With PYHOST_BENCH_TRACK_ALLOCATIONS=1 every row runs with allocation counters on:
+    // compare with a run without it to see what they cost.
+    let track = std::env::var_os("PYHOST_BENCH_TRACK_ALLOCATIONS").is_some_and(|v| v == "1");
+    pyhost::Interpreter::builder()
+        .track_allocations(track)
+        .start()
+        .map_err(|e| format!("starting Python: {e}"))?;
     // PyO3 finds the interpreter running and only records that.
     pyo3::Python::initialize();
     let mut meta = check_one_python()?;

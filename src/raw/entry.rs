@@ -583,7 +583,7 @@ pub(crate) fn module_exec_slot<M: ModuleExec>() -> *mut c_void {
 ///
 /// # Safety
 /// The interpreter is initialized.
-unsafe fn current_thread_state() -> *mut ffi::PyThreadState {
+pub(crate) unsafe fn current_thread_state() -> *mut ffi::PyThreadState {
     #[cfg(py_3_13)]
     {
         // SAFETY: forwarded to the caller.

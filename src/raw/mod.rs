@@ -17,12 +17,14 @@
 //! | [`types`] | function definitions, class types and instances |
 //! | [`modules`] | module definitions (run-time and multi-phase), module state, the inittab |
 //! | [`interp`] | which interpreter a thread runs in, values cached per interpreter, subinterpreters |
+//! | [`alloc`] | the allocation counters: hooks around Python's allocators |
 //! | [`os`] | the host's `SIGINT`/`SIGTERM` kept when Python imports `signal`; signals to and limits of worker processes |
 //!
 //! The files of this folder and `object.rs` (the handle types) are the only ones of the crate
 //! with `unsafe` code.
 
 pub(crate) mod active;
+pub(crate) mod alloc;
 pub(crate) mod builtins;
 pub(crate) mod deferred;
 pub(crate) mod entry;

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 /// The files of `src/` that may hold `unsafe` code and call libpython: the handles and the
 /// raw layer.
-pub const UNSAFE_FILES: [&str; 10] = [
+pub const UNSAFE_FILES: [&str; 11] = [
     "src/object.rs",
+    "src/raw/alloc.rs",
     "src/raw/builtins.rs",
     "src/raw/deferred.rs",
     "src/raw/entry.rs",

@@ -449,8 +449,18 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
 - w10a: one no-op call (`operator.truth(1)`) in a worker process, waited for: pyhost's
   `ProcessPool` (1 worker); raw is the classic persistent `python3` child reading JSON lines
   on stdin and answering on stdout; limit is the same `Task` in-process (`Executor::call`),
-  what the process boundary costs.
+  what the process boundary costs. The caller and its child are bound to one CPU: left to
+  the scheduler, two processes passing one message back and forth settle on one CPU (raw
+  6.4-7 µs here) or on two, where each wait ends in waking an idle virtual CPU (raw 70 µs;
+  this VM has no guest halt polling), and which happens varies from run to run. Unbound,
+  pyhost's caller polls 50 µs before it sleeps and takes 13-20 µs either way.
 - w10b: the same against a `python3` started per call with JSON in and out (raw).
 - w10c: throughput, 64 calls in flight on 2 worker processes (`spawn`); raw is two JSON-lines
   children, each sent half of the calls as one pipelined burst.
+
+Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
+allocates little and a lot where it allocates much. Instructions with them on against off
+(`PYHOST_BENCH_TRACK_ALLOCATIONS=1` runs every row with them; callgrind, pyhost column,
+CPython 3.11): w1, w3, w4, w5 and w6c +0.0%; w6b +7.3%; w2 +18.6%; w6a +35%. Each
+allocation pays a thread-state read, a per-thread cache check and two atomic additions.
 ";
