@@ -279,6 +279,11 @@ impl Slot {
         }
     }
 
+    /// Its place in the pool.
+    pub(super) fn index(&self) -> usize {
+        self.index
+    }
+
     /// Runs one call on this slot's worker, starting one first when needed; returns the
     /// `marshal`led result.
     pub(super) fn run(&mut self, shared: &Shared, call: &CallSpec<'_>) -> Result<Vec<u8>> {
@@ -373,17 +378,24 @@ impl Slot {
 }
 
 /// A pool thread: runs queued calls on idle slots, until the pool closes.
-pub(super) fn queue_loop(shared: &Arc<Shared>) {
-    while let Some((job, mut slot)) = shared.next_queued() {
-        let spec = CallSpec {
-            id: job.id,
-            payload: &job.payload,
-            timeout: job.timeout,
-            reply: Some(&job.reply),
-        };
-        let result = slot.run(shared, &spec);
+pub(super) fn queue_loop(shared: &Arc<Shared>, home: usize) {
+    while let Some((mut job, mut slot)) = shared.next_queued(home) {
+        // The slot stays with this thread while calls are queued: no hand-over, no wake-up.
+        loop {
+            let spec = CallSpec {
+                id: job.id,
+                payload: &job.payload,
+                timeout: job.timeout,
+                reply: Some(&job.reply),
+            };
+            let result = slot.run(shared, &spec);
+            job.reply.send(result);
+            match shared.next_queued_now() {
+                Some(next) => job = next,
+                None => break,
+            }
+        }
         shared.give_back(slot);
-        job.reply.send(result);
     }
 }
 
