@@ -530,7 +530,7 @@ mod sub {
                 runtime::enter_count(0);
             }
             deferred::forget_pending_for(self.id);
-            super::alloc::interpreter_ended();
+            crate::raw::alloc::interpreter_ended();
             entry.exit();
         }
     }
@@ -581,7 +581,7 @@ mod sub {
                 ffi::PyEval_RestoreThread(main_ts);
             }
             deferred::forget_pending_for(r.id);
-            super::alloc::interpreter_ended();
+            crate::raw::alloc::interpreter_ended();
             ended += 1;
         }
         ended

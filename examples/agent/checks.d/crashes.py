@@ -3,6 +3,7 @@
 other check carry on. Run in-process, any of them would end the agent."""
 import ctypes
 import os
+import resource
 import signal
 
 from datadog_checks.base import AgentCheck
@@ -24,7 +25,11 @@ class CrashingCheck(AgentCheck):
             signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
             ctypes.CDLL(None).sleep(600)
         elif mode == "allocate":
-            # Without a memory cap this would take the machine; stop at 4 GiB all the same.
+            soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+            if soft == resource.RLIM_INFINITY:
+                # qemu-user, for one, passes no cap on: do not take the machine.
+                raise RuntimeError("no memory cap in force here: not allocating")
+            # Stop at 4 GiB all the same.
             chunks = []
             for _ in range(400):
                 chunks.append(bytearray(10 << 20))
