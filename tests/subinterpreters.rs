@@ -625,72 +625,18 @@ fn decimal_and_datetime_import_in_every_interpreter() {
     assert_eq!(c.with_gil(run).unwrap(), expected);
 }
 
-/// The executable of the Python this binary links, when it is where its prefix says.
-fn linked_python() -> Option<std::path::PathBuf> {
-    let info = pyhost::ffi::build_info::BUILD_CONFIG;
-    let version = pyhost::ffi::build_info::PYTHON_VERSION;
-    let minor: Vec<&str> = version.split('.').take(2).collect();
-    let debug = if info.contains("debug=true") { "d" } else { "" };
-    let exe = std::path::Path::new(pyhost::ffi::build_info::PREFIX)
-        .join("bin")
-        .join(format!("python{}{debug}", minor.join(".")));
-    exe.is_file().then_some(exe)
-}
-
-/// A venv of the linked Python with numpy from PyPI (binary wheels only), kept under the
-/// target directory; `None` (with the reason) when there is no wheel for this Python.
+/// The site-packages of a venv of the linked Python with numpy from PyPI (binary wheels
+/// only); the reason when there is no wheel for this Python.
 fn numpy_site_packages() -> Result<std::path::PathBuf, String> {
-    let python = linked_python().ok_or("the linked Python's executable is not installed")?;
-    let exe = python.file_name().unwrap_or_default().to_string_lossy();
-    let venv = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "numpy-venv-{exe}-{}",
-        pyhost::ffi::build_info::PYTHON_VERSION
-    ));
-    let vpython = venv.join("bin").join("python");
-    let site = || -> Result<std::path::PathBuf, String> {
-        let out = std::process::Command::new(&vpython)
-            .args([
-                "-c",
-                "import numpy, sysconfig; print(sysconfig.get_paths()['purelib'])",
-            ])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().into())
-    };
-    if let Ok(p) = site() {
-        return Ok(p);
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let run = |cmd: &mut std::process::Command, what: &str| -> Result<(), String> {
-        let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr)))
-        }
-    };
-    run(
-        std::process::Command::new(&python)
-            .args(["-m", "venv"])
-            .arg(&venv),
-        "python -m venv",
-    )?;
-    run(
-        std::process::Command::new(&vpython).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "numpy",
-        ]),
-        "pip install numpy (binary wheels only)",
-    )?;
-    site()
+    let venv = common::venv_with("numpy", &["numpy"])?;
+    let out = std::process::Command::new(venv.join("bin").join("python"))
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
 }
 
 #[test]

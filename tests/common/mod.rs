@@ -116,3 +116,69 @@ pub fn rss_bytes() -> usize {
     let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * 4096
 }
+
+/// The executable of the Python this binary links, when it is where its prefix says.
+pub fn linked_python() -> Option<PathBuf> {
+    let info = pyhost::ffi::build_info::BUILD_CONFIG;
+    let version = pyhost::ffi::build_info::PYTHON_VERSION;
+    let minor: Vec<&str> = version.split('.').take(2).collect();
+    let debug = if info.contains("debug=true") { "d" } else { "" };
+    let exe = Path::new(pyhost::ffi::build_info::PREFIX)
+        .join("bin")
+        .join(format!("python{}{debug}", minor.join(".")));
+    exe.is_file().then_some(exe)
+}
+
+/// A venv of the linked Python with `packages` from PyPI (binary wheels only), kept under the
+/// target directory (`tag` names it) and made again only when an import fails; the reason
+/// when it cannot be had (no wheel for this Python, no network).
+pub fn venv_with(tag: &str, packages: &[&str]) -> Result<PathBuf, String> {
+    let python = linked_python().ok_or("the linked Python's executable is not installed")?;
+    let exe = python.file_name().unwrap_or_default().to_string_lossy();
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{tag}-venv-{exe}-{}",
+        pyhost::ffi::build_info::PYTHON_VERSION
+    ));
+    let vpython = venv.join("bin").join("python");
+    let imports = format!("import {}", packages.join(", "));
+    let ready = || {
+        Command::new(&vpython)
+            .args(["-c", &imports])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if ready() {
+        return Ok(venv);
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    let run = |cmd: &mut Command, what: &str| -> Result<(), String> {
+        let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    };
+    run(
+        Command::new(&python).args(["-m", "venv"]).arg(&venv),
+        "python -m venv",
+    )?;
+    run(
+        Command::new(&vpython)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+            ])
+            .args(packages),
+        &format!("pip install {} (binary wheels only)", packages.join(" ")),
+    )?;
+    if ready() {
+        Ok(venv)
+    } else {
+        Err(format!("{imports} fails in {}", venv.display()))
+    }
+}

@@ -152,9 +152,12 @@ pub fn call_statements(
     let path = &callee.path;
     let all_args = receiver.into_iter().chain(call_args);
     let call = quote!(#path(#(#all_args),*));
-    let call = match opts.release_gil {
-        Some(span) => quote_spanned!(span=> ::pyhost::impl_::detach(#py, move || #call)),
-        None => call,
+    let call = match (opts.release_gil, opts.blocking) {
+        (Some(span), _) => quote_spanned!(span=> ::pyhost::impl_::detach(#py, move || #call)),
+        (None, Some(span)) => {
+            quote_spanned!(span=> ::pyhost::blocking::run(#py, #desc_name, move || #call)?)
+        }
+        (None, None) => call,
     };
     stmts.extend(quote!(let __pyhost_ret = #call;));
     if let Some(class) = &opts.error {

@@ -1,4 +1,4 @@
-//! The options of the function attribute: `name`, `release_gil`, `error = Class`.
+//! The options of the function attribute: `name`, `release_gil`, `blocking`, `error = Class`.
 
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -15,6 +15,9 @@ pub struct FnOptions {
     pub name: Option<LitStr>,
     /// `release_gil`: run the body with the GIL released.
     pub release_gil: Option<Span>,
+    /// `blocking`: run the body so that the caller's threads, green threads or event loop
+    /// are not stalled (`pyhost::blocking`).
+    pub blocking: Option<Span>,
     /// `error = Class`: the exception class for the error of a returned `Result`.
     pub error: Option<ErrorClass>,
     /// `text_signature = "(...)"`: replaces the generated text signature.
@@ -29,7 +32,7 @@ pub enum ErrorClass {
     Function(syn::Path),
 }
 
-pub const FN_OPTIONS: &str = "`name = \"...\"`, `release_gil`, `error = ExceptionClass` and \
+pub const FN_OPTIONS: &str = "`name = \"...\"`, `release_gil`, `blocking`, `error = ExceptionClass` and \
                               `text_signature = \"(...)\"`";
 
 impl FnOptions {
@@ -47,6 +50,8 @@ impl FnOptions {
             set_once(&mut self.name, lit, path)?;
         } else if path.is_ident("release_gil") {
             set_once(&mut self.release_gil, path.span(), path)?;
+        } else if path.is_ident("blocking") {
+            set_once(&mut self.blocking, path.span(), path)?;
         } else if path.is_ident("error") {
             let value = meta.value()?;
             if value.peek(LitStr) {

@@ -158,6 +158,9 @@ pub fn parse_signature(
     errs: &mut Errors,
 ) -> Signature {
     check_header(sig, kind, errs);
+    if let Some(span) = opts.blocking {
+        check_blocking(sig, kind, opts, span, errs);
+    }
     let mut receiver = Receiver::None;
     let mut params = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -224,6 +227,15 @@ pub fn parse_signature(
                      `Python<'py>` token: remove this parameter, or remove `release_gil`",
                 );
                 e.combine(syn::Error::new(rg, "`release_gil` is set here"));
+                errs.push(e);
+            }
+            if let Some(b) = opts.blocking {
+                let mut e = syn::Error::new_spanned(
+                    &ty,
+                    "a `blocking` function runs without the GIL, so it cannot take the \
+                     `Python<'py>` token: remove this parameter, or remove `blocking`",
+                );
+                e.combine(syn::Error::new(b, "`blocking` is set here"));
                 errs.push(e);
             }
             params.push(Param {
@@ -692,6 +704,56 @@ impl Signature {
                 varargs: #varargs,
                 varkw: #varkw,
             }
+        }
+    }
+}
+
+/// A `blocking` body may run on another thread and outlive its caller's wait: it takes owned
+/// arguments only, no receiver, no host state, and not `release_gil` too.
+fn check_blocking(
+    sig: &syn::Signature,
+    kind: Kind,
+    opts: &FnOptions,
+    span: Span,
+    errs: &mut Errors,
+) {
+    let here = || syn::Error::new(span, "`blocking` is set here");
+    if opts.release_gil.is_some() {
+        let mut e = syn::Error::new(
+            span,
+            "`blocking` and `release_gil` exclude each other: `blocking` releases the GIL too, \
+             and keeps green threads and event loops running",
+        );
+        e.combine(syn::Error::new(
+            opts.release_gil.unwrap_or(span),
+            "`release_gil` is set here",
+        ));
+        errs.push(e);
+    }
+    if kind != Kind::Function {
+        errs.push(syn::Error::new(
+            span,
+            "`blocking` is for module functions (`#[pyhost::function]`): a method's body borrows \
+             its instance, which cannot leave the calling thread; use `release_gil` on methods",
+        ));
+        return;
+    }
+    for input in &sig.inputs {
+        let FnArg::Typed(t) = input else { continue };
+        let is_state = t.attrs.iter().any(|a| {
+            a.path().is_ident("pyhost") && a.to_token_stream().to_string().contains("state")
+        });
+        let borrows = matches!(&*t.ty, syn::Type::Reference(_))
+            || t.ty.to_token_stream().to_string().contains('\'');
+        if is_state || (borrows && !util::is_python_token(&t.ty)) {
+            let mut e = syn::Error::new_spanned(
+                &t.ty,
+                "a `blocking` function's body may run on another thread and outlive the \
+                 caller's wait, so it takes owned arguments (`String`, not `&str`; `Vec<u8>`, \
+                 not `&[u8]`) and no host state",
+            );
+            e.combine(here());
+            errs.push(e);
         }
     }
 }

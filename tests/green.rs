@@ -1,0 +1,252 @@
+//! `#[pyhost::function(blocking)]` under the real green-thread frameworks from PyPI: 50 green
+//! threads each making a 50 ms blocking Rust call finish in well under 0.5 s under eventlet's
+//! and gevent's monkey patching (2.5 s if the call held its green thread's hub), and as fast
+//! on plain threads; inside a running asyncio loop Python warns. Each case runs in its own
+//! process: monkey patching is for a whole process.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{assert_child_ok, is_child, run_child, venv_with};
+use pyhost::{Interpreter, with_gil};
+
+/// Sleeps `ms` milliseconds without the GIL, keeping the caller's other green threads running.
+#[pyhost::function(blocking)]
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// The same sleep, only releasing the GIL: what stalls every green thread.
+#[pyhost::function(release_gil)]
+fn sleep_ms_holding_the_hub(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// A blocking body that panics.
+#[pyhost::function(blocking)]
+fn explode(what: String) -> u64 {
+    panic!("{what}")
+}
+
+#[pyhost::module]
+fn slow(m: &pyhost::Object<'_, pyhost::types::Module>) -> pyhost::Result<()> {
+    m.add_function(pyhost::wrap_function!(sleep_ms))?;
+    m.add_function(pyhost::wrap_function!(sleep_ms_holding_the_hub))?;
+    m.add_function(pyhost::wrap_function!(explode))
+}
+
+const VENV: &str = "GREEN_VENV";
+
+/// Starts Python in the venv of the green-thread packages, with the `slow` module.
+fn start() {
+    let venv = std::env::var(VENV).expect("the venv");
+    Interpreter::builder()
+        .venv(venv)
+        .builtin_module("slow", slow::builtin())
+        .start()
+        .expect("starting Python");
+}
+
+/// The venv with greenlet, eventlet and gevent (binary wheels from PyPI), or the reason
+/// there is none for this Python.
+fn green_venv() -> Result<String, String> {
+    venv_with("green", &["greenlet", "eventlet", "gevent"]).map(|p| p.display().to_string())
+}
+
+/// Passes on the `timing:` lines of a child's output (libtest prints them after the test's
+/// name).
+fn show_timings(out: &str) {
+    for line in out.lines() {
+        if let Some(i) = line.find("timing:") {
+            eprintln!("{}", &line[i..]);
+        }
+    }
+}
+
+/// Runs case `name` in a child process in the venv; skipped (and said) without one.
+fn run_case(name: &str) {
+    match green_venv() {
+        Ok(venv) => {
+            let out = assert_child_ok(&run_child(name, &[(VENV, &venv)]));
+            show_timings(&out);
+        }
+        Err(why) => eprintln!("skipped: no green-thread packages for this Python: {why}"),
+    }
+}
+
+const EVENTLET: &str = r#"
+import eventlet
+eventlet.monkey_patch()
+import time, slow
+
+def run(f, n):
+    pool = eventlet.GreenPool(100)
+    t = time.monotonic()
+    for _ in range(n):
+        pool.spawn(f, 50)
+    pool.waitall()
+    return time.monotonic() - t
+
+blocking = run(slow.sleep_ms, 50)
+holding = run(slow.sleep_ms_holding_the_hub, 10)
+
+# A green thread whose wait is cut short gets its exception at once; the others carry on.
+t = time.monotonic()
+try:
+    with eventlet.Timeout(0.02):
+        slow.sleep_ms(300)
+    cut = None
+except eventlet.Timeout:
+    cut = time.monotonic() - t
+after = run(slow.sleep_ms, 5)
+
+try:
+    slow.explode("boom")
+    panicked = None
+except BaseException as e:
+    panicked = f"{type(e).__name__}: {e}"
+"#;
+
+#[test]
+fn fifty_blocking_calls_under_eventlet_overlap() {
+    if is_child("fifty_blocking_calls_under_eventlet_overlap") {
+        start();
+        type Seen = (f64, f64, Option<f64>, f64, Option<String>);
+        let (took, holding, cut, after, panicked): Seen = with_gil(|py| {
+            let ns = pyhost::types::Dict::new(py);
+            py.exec_with(EVENTLET, &ns, None)?;
+            let get = |k: &str| ns.get_item(k).map(|v| v.expect("set"));
+            Ok((
+                get("blocking")?.extract()?,
+                get("holding")?.extract()?,
+                get("cut")?.extract()?,
+                get("after")?.extract()?,
+                get("panicked")?.extract()?,
+            ))
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        println!(
+            "timing: eventlet: 50 green threads x 50 ms blocking call: {took:.3} s; \
+             10 x 50 ms holding the hub: {holding:.3} s"
+        );
+        assert!(took < 0.5, "{took} s: the calls did not overlap");
+        assert!(
+            holding >= 0.45,
+            "{holding} s: without `blocking` the calls are serial"
+        );
+        let cut = cut.expect("eventlet.Timeout cut the wait");
+        assert!(cut < 0.2, "the timed-out wait ended after {cut} s");
+        assert!(after < 0.3, "5 calls after the cut took {after} s");
+        let panicked = panicked.expect("the panic became an exception");
+        assert!(panicked.contains("boom"), "{panicked}");
+        return;
+    }
+    run_case("fifty_blocking_calls_under_eventlet_overlap");
+}
+
+const GEVENT: &str = r#"
+from gevent import monkey
+monkey.patch_all()
+import gevent, time, slow
+
+def run(f, n):
+    t = time.monotonic()
+    gevent.joinall([gevent.spawn(f, 50) for _ in range(n)])
+    return time.monotonic() - t
+
+elapsed = run(slow.sleep_ms, 50)
+holding = run(slow.sleep_ms_holding_the_hub, 10)
+t = time.monotonic()
+try:
+    with gevent.Timeout(0.02):
+        slow.sleep_ms(300)
+    cut = None
+except gevent.Timeout:
+    cut = time.monotonic() - t
+"#;
+
+#[test]
+fn fifty_blocking_calls_under_gevent_overlap() {
+    if is_child("fifty_blocking_calls_under_gevent_overlap") {
+        start();
+        let (took, holding, cut): (f64, f64, Option<f64>) = with_gil(|py| {
+            let ns = pyhost::types::Dict::new(py);
+            py.exec_with(GEVENT, &ns, None)?;
+            let get = |k: &str| ns.get_item(k).map(|v| v.expect("set"));
+            Ok((
+                get("elapsed")?.extract()?,
+                get("holding")?.extract()?,
+                get("cut")?.extract()?,
+            ))
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        println!(
+            "timing: gevent: 50 green threads x 50 ms blocking call: {took:.3} s; \
+             10 x 50 ms holding the hub: {holding:.3} s"
+        );
+        assert!(took < 0.5, "{took} s: the calls did not overlap");
+        assert!(
+            holding >= 0.45,
+            "{holding} s: without `blocking` the calls are serial"
+        );
+        let cut = cut.expect("gevent.Timeout cut the wait");
+        assert!(cut < 0.2, "the timed-out wait ended after {cut} s");
+        return;
+    }
+    run_case("fifty_blocking_calls_under_gevent_overlap");
+}
+
+const THREADS_AND_ASYNCIO: &str = r#"
+import asyncio, threading, time, warnings, slow
+
+t = time.monotonic()
+threads = [threading.Thread(target=slow.sleep_ms, args=(50,)) for _ in range(50)]
+for th in threads:
+    th.start()
+for th in threads:
+    th.join()
+elapsed = time.monotonic() - t
+
+async def main():
+    return slow.sleep_ms(1)
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    asyncio.run(main())
+warned = [str(w.message) for w in caught if w.category is RuntimeWarning]
+"#;
+
+#[test]
+fn plain_threads_overlap_and_asyncio_is_warned() {
+    if is_child("plain_threads_overlap_and_asyncio_is_warned") {
+        // No venv needed: the standard library only.
+        pyhost::Interpreter::builder()
+            .builtin_module("slow", slow::builtin())
+            .start()
+            .unwrap();
+        let (took, warned): (f64, Vec<String>) = with_gil(|py| {
+            let ns = pyhost::types::Dict::new(py);
+            py.exec_with(THREADS_AND_ASYNCIO, &ns, None)?;
+            let get = |k: &str| ns.get_item(k).map(|v| v.expect("set"));
+            Ok((get("elapsed")?.extract()?, get("warned")?.extract()?))
+        })
+        .unwrap_or_else(|e| panic!("{e:#}"));
+        println!("timing: threads: 50 threads x 50 ms blocking call: {took:.3} s");
+        assert!(took < 0.5, "{took} s");
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(
+            warned[0].contains("blocks the running asyncio event loop")
+                && warned[0].contains("run_in_executor"),
+            "{warned:?}"
+        );
+        return;
+    }
+    let out = assert_child_ok(&run_child(
+        "plain_threads_overlap_and_asyncio_is_warned",
+        &[],
+    ));
+    show_timings(&out);
+}
