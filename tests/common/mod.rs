@@ -133,6 +133,9 @@ pub fn linked_python() -> Option<PathBuf> {
 /// target directory (`tag` names it) and made again only when an import fails; the reason
 /// when it cannot be had (no wheel for this Python, no network).
 pub fn venv_with(tag: &str, packages: &[&str]) -> Result<PathBuf, String> {
+    // The tests of one binary run on threads: one makes the venv, the others wait for it.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let python = linked_python().ok_or("the linked Python's executable is not installed")?;
     let exe = python.file_name().unwrap_or_default().to_string_lossy();
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
