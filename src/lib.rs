@@ -44,6 +44,7 @@
 pub use pyhost_sys as ffi;
 
 mod arguments;
+pub mod asyncio;
 pub mod blocking;
 pub mod callback;
 mod class;

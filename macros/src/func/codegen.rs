@@ -152,6 +152,11 @@ pub fn call_statements(
     let path = &callee.path;
     let all_args = receiver.into_iter().chain(call_args);
     let call = quote!(#path(#(#all_args),*));
+    let call = match opts.asyncness {
+        // The future runs on the runtime; Python gets an asyncio future.
+        Some(span) => quote_spanned!(span=> ::pyhost::asyncio::awaitable(#py, #call)?),
+        None => call,
+    };
     let call = match (opts.release_gil, opts.blocking) {
         (Some(span), _) => quote_spanned!(span=> ::pyhost::impl_::detach(#py, move || #call)),
         (None, Some(span)) => {

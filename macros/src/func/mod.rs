@@ -37,13 +37,14 @@ pub fn parse_function_options(attr: TokenStream) -> syn::Result<FnOptions> {
 
 /// `#[pyhost::function]`.
 pub fn function(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let opts = parse_function_options(attr)?;
+    let mut opts = parse_function_options(attr)?;
     let mut f: syn::ItemFn = syn::parse2(item.clone()).map_err(|_| {
         syn::Error::new_spanned(
             &item,
             "#[pyhost::function] goes on a free function (`fn name(...) -> T { ... }`)",
         )
     })?;
+    opts.asyncness = f.sig.asyncness.map(|a| a.span);
     let mut errs = Errors::default();
     let sig = parse_signature(&mut f.sig, Kind::Function, &opts, &mut errs);
     if let Some(e) = errs.to_compile_errors() {

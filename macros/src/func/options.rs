@@ -18,6 +18,8 @@ pub struct FnOptions {
     /// `blocking`: run the body so that the caller's threads, green threads or event loop
     /// are not stalled (`pyhost::blocking`).
     pub blocking: Option<Span>,
+    /// Set for an `async fn` (not an option: read from the signature).
+    pub asyncness: Option<Span>,
     /// `error = Class`: the exception class for the error of a returned `Result`.
     pub error: Option<ErrorClass>,
     /// `text_signature = "(...)"`: replaces the generated text signature.

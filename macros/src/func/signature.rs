@@ -161,6 +161,32 @@ pub fn parse_signature(
     if let Some(span) = opts.blocking {
         check_blocking(sig, kind, opts, span, errs);
     }
+    if let (Some(a), Kind::Function) = (&sig.asyncness, kind) {
+        check_owned(
+            sig,
+            "an `async fn`'s future",
+            (a.span, "the function is `async` here"),
+            errs,
+        );
+        if let Some(e) = &opts.error {
+            let span = match e {
+                super::options::ErrorClass::Builtin(i) => i.span(),
+                super::options::ErrorClass::Function(p) => p.span(),
+            };
+            errs.push(syn::Error::new(
+                span,
+                "`error = ...` is not supported on an `async fn` yet: return \
+                 `pyhost::Result<T>` (or a `Result` whose error converts) instead",
+            ));
+        }
+        if let Some(b) = opts.blocking.or(opts.release_gil) {
+            errs.push(syn::Error::new(
+                b,
+                "an `async fn` never blocks its caller: `blocking` and `release_gil` are for \
+                 plain functions",
+            ));
+        }
+    }
     let mut receiver = Receiver::None;
     let mut params = Vec::new();
     let mut names: Vec<String> = Vec::new();
@@ -465,11 +491,13 @@ fn check_header(sig: &syn::Signature, kind: Kind, errs: &mut Errors) {
         "function"
     };
     if let Some(a) = &sig.asyncness {
-        errs.spanned(
-            a,
-            "an `async fn` cannot be called from Python: make it a plain `fn` (block on the \
-             future inside it, or run async work on your own runtime)",
-        );
+        if kind != Kind::Function {
+            errs.spanned(
+                a,
+                "an `async fn` method cannot be called from Python: its future would borrow \
+                 the instance; make it a module function (`#[pyhost::function] async fn`)",
+            );
+        }
     }
     if let Some(u) = &sig.unsafety {
         errs.spanned(
@@ -717,7 +745,6 @@ fn check_blocking(
     span: Span,
     errs: &mut Errors,
 ) {
-    let here = || syn::Error::new(span, "`blocking` is set here");
     if opts.release_gil.is_some() {
         let mut e = syn::Error::new(
             span,
@@ -738,6 +765,17 @@ fn check_blocking(
         ));
         return;
     }
+    check_owned(
+        sig,
+        "a `blocking` function's body",
+        (span, "`blocking` is set here"),
+        errs,
+    );
+}
+
+/// `what` may run on another thread and outlive the call: owned arguments only, no host
+/// state.
+fn check_owned(sig: &syn::Signature, what: &str, (span, note): (Span, &str), errs: &mut Errors) {
     for input in &sig.inputs {
         let FnArg::Typed(t) = input else { continue };
         let is_state = t.attrs.iter().any(|a| {
@@ -748,11 +786,12 @@ fn check_blocking(
         if is_state || (borrows && !util::is_python_token(&t.ty)) {
             let mut e = syn::Error::new_spanned(
                 &t.ty,
-                "a `blocking` function's body may run on another thread and outlive the \
-                 caller's wait, so it takes owned arguments (`String`, not `&str`; `Vec<u8>`, \
-                 not `&[u8]`) and no host state",
+                format!(
+                    "{what} may run on another thread and outlive the call, so it takes owned \
+                     arguments (`String`, not `&str`; `Vec<u8>`, not `&[u8]`) and no host state"
+                ),
             );
-            e.combine(here());
+            e.combine(syn::Error::new(span, note));
             errs.push(e);
         }
     }

@@ -14,4 +14,11 @@ fn both(n: u64) -> u64 {
     n
 }
 
+
+// An async fn's future outlives the call too.
+#[pyhost::function]
+async fn later(key: &str) -> usize {
+    key.len()
+}
+
 fn main() {}

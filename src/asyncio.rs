@@ -1,0 +1,192 @@
+//! Python awaits Rust: a `#[pyhost::function] async fn` returns an `asyncio` future that its
+//! Rust future completes (feature `tokio`).
+//!
+//! Called inside a running asyncio event loop, the function converts its arguments, creates a
+//! future on that loop, and spawns its Rust future on a tokio runtime: the one given to
+//! [`set_runtime`], else one pyhost starts (2 worker threads, named `pyhost-tokio`). When the
+//! Rust future ends, its result (or error) is converted on the runtime's thread and handed to
+//! the loop with `call_soon_threadsafe`, which wakes it. Cancelling the asyncio future (or the
+//! task awaiting it, as `asyncio.wait_for` does at its timeout) drops the Rust future.
+//!
+//! Like a `blocking` function, an `async fn` takes owned arguments: its future outlives the
+//! call. It runs on the main interpreter (subinterpreters give an error).
+//!
+//! ```
+//! # #[cfg(feature = "tokio")] {
+//! # pyhost::initialize_once().unwrap();
+//! #[pyhost::function]
+//! async fn double_later(n: u64) -> u64 {
+//!     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+//!     2 * n
+//! }
+//!
+//! pyhost::with_gil(|py| {
+//!     let ns = py.new_namespace()?;
+//!     ns.set_item("double_later", pyhost::wrap_function!(double_later).to_callable(py)?)?;
+//!     py.exec_with(
+//!         "import asyncio\n\
+//!          async def main():\n    return await asyncio.gather(*(double_later(i) for i in range(3)))\n\
+//!          result = asyncio.run(main())",
+//!         &ns,
+//!         None,
+//!     )?;
+//!     assert_eq!(ns.get_item("result")?.unwrap().extract::<Vec<u64>>()?, [0, 2, 4]);
+//!     Ok(())
+//! })?;
+//! # }
+//! # Ok::<(), pyhost::Error>(())
+//! ```
+
+use std::future::Future;
+
+use crate::function::IntoReturn;
+use crate::types::Any;
+use crate::{Object, Python, Result};
+
+/// Implemented when pyhost is built with its `tokio` feature: what an `async fn` needs.
+#[diagnostic::on_unimplemented(
+    message = "a `#[pyhost::function] async fn` needs pyhost's `tokio` feature",
+    label = "this async function is called from Python",
+    note = "in Cargo.toml: pyhost = {{ ..., features = [\"tokio\"] }}"
+)]
+pub trait Runtime {}
+
+#[cfg(feature = "tokio")]
+impl<F> Runtime for F {}
+
+/// The awaitable an `async fn` returns: an asyncio future on the running loop, completed by
+/// `fut` on the tokio runtime (generated code calls this).
+///
+/// # Errors
+/// No running asyncio loop in this thread; a subinterpreter.
+pub fn awaitable<'py, F>(py: Python<'py>, fut: F) -> Result<Object<'py, Any>>
+where
+    F: Future + Send + Runtime + 'static,
+    F::Output: for<'a> IntoReturn<'a> + Send + 'static,
+{
+    #[cfg(feature = "tokio")]
+    {
+        imp::awaitable(py, fut)
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        let _ = (py, fut);
+        Err(crate::Error::Unsupported {
+            message: "async functions need pyhost's `tokio` feature".into(),
+        })
+    }
+}
+
+#[cfg(feature = "tokio")]
+pub use imp::set_runtime;
+
+#[cfg(feature = "tokio")]
+mod imp {
+    use std::future::Future;
+    use std::sync::OnceLock;
+
+    use crate::function::IntoReturn;
+    use crate::raw::interp::PerInterp;
+    use crate::types::{Any, Dict, Function};
+    use crate::{Error, Object, Python, Result, with_gil};
+
+    static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+
+    /// Runs the futures of `async fn`s on `handle` (a runtime of the host's). Call it before
+    /// the first such call; afterwards the runtime in use stays, and the handle given back.
+    ///
+    /// # Errors
+    /// `handle`, when a runtime was already chosen.
+    pub fn set_runtime(
+        handle: tokio::runtime::Handle,
+    ) -> std::result::Result<(), tokio::runtime::Handle> {
+        RUNTIME.set(handle)
+    }
+
+    fn runtime() -> Result<&'static tokio::runtime::Handle> {
+        if let Some(h) = RUNTIME.get() {
+            return Ok(h);
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("pyhost-tokio")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::runtime_error(format!("cannot start a tokio runtime: {e}")))?;
+        let _ = RUNTIME.set(rt.handle().clone());
+        // It serves for the rest of the process.
+        std::mem::forget(rt);
+        Ok(RUNTIME.get().expect("set above"))
+    }
+
+    /// Completes a future unless it is done (cancelled) already.
+    const DONE: &str = "\
+def done(fut, ok, value):
+    if not fut.done():
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+";
+
+    static HELPER: PerInterp<Dict> = PerInterp::new();
+
+    pub(super) fn awaitable<'py, F>(py: Python<'py>, fut: F) -> Result<Object<'py, Any>>
+    where
+        F: Future + Send + 'static,
+        F::Output: for<'a> IntoReturn<'a> + Send + 'static,
+    {
+        if !crate::raw::interp::current(py).is_main() {
+            return Err(Error::Unsupported {
+                message: "async functions run on the main interpreter only, not in a \
+                          subinterpreter"
+                    .into(),
+            });
+        }
+        let event_loop = py
+            .import("asyncio")?
+            .call_method0("get_running_loop")
+            .map_err(|e| Error::Context {
+                context: "an async fn of Rust is awaited inside a running asyncio event loop \
+                          (asyncio.run(...), or a coroutine of one)"
+                    .into(),
+                source: Box::new(e),
+            })?;
+        let future = event_loop.call_method0("create_future")?;
+        let ns = HELPER.get_or_try_init(py, || {
+            let ns = Dict::new(py);
+            py.exec_with(DONE, &ns, None)?;
+            Ok(ns)
+        })?;
+        let done = ns
+            .get_item("done")?
+            .ok_or_else(|| Error::runtime_error("pyhost's asyncio helper has no `done`"))?;
+        let (target, on_loop, done) = (future.clone().unbind(), event_loop.unbind(), done.unbind());
+        let task = runtime()?.spawn(async move {
+            let out = fut.await;
+            // The loop may be closed by now: then nobody waits for the answer.
+            let _ = with_gil(|py| {
+                let (ok, value) = match out.into_return(py) {
+                    Ok(v) => (true, v),
+                    Err(e) => (false, e.into_py_err().to_object(py)),
+                };
+                on_loop.bind(py).call_method1(
+                    "call_soon_threadsafe",
+                    (done.bind(py), target.bind(py), ok, value),
+                )?;
+                Ok(())
+            });
+        });
+        let abort = task.abort_handle();
+        let on_done = Function::new(py, "_pyhost_on_done", None, move |py, args, _| {
+            let fut = args.get_item(0)?;
+            if fut.call_method0("cancelled")?.is_truthy()? {
+                // Drops the Rust future where it is.
+                abort.abort();
+            }
+            Ok(py.none().into_any())
+        })?;
+        future.call_method1("add_done_callback", (on_done,))?;
+        Ok(future)
+    }
+}

@@ -1,0 +1,144 @@
+//! Python awaits Rust: `#[pyhost::function] async fn` under asyncio, its future on tokio.
+//! 100 awaits of a 50 ms Rust sleep gathered take about 50 ms; cancelling the awaiting task
+//! (`asyncio.wait_for` at its timeout) drops the Rust future; errors arrive as exceptions.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pyhost::types::Dict;
+use pyhost::{Error, with_gil};
+
+/// Sleeps `ms` on tokio, then answers `ms`.
+#[pyhost::function]
+async fn rust_sleep(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+static DROPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts its drops: a future dropped before it ends, or after.
+struct Guard;
+impl Drop for Guard {
+    fn drop(&mut self) {
+        DROPPED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Sleeps long, holding a guard.
+#[pyhost::function]
+async fn guarded_sleep(ms: u64) -> u64 {
+    let _g = Guard;
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Fails after a yield.
+#[pyhost::function]
+async fn refuse(what: String) -> pyhost::Result<u64> {
+    tokio::task::yield_now().await;
+    Err(Error::value_error(format!("refused: {what}")))
+}
+
+fn namespace(py: pyhost::Python<'_>) -> pyhost::Result<pyhost::Object<'_, Dict>> {
+    let ns = Dict::new(py);
+    ns.set_item(
+        "rust_sleep",
+        pyhost::wrap_function!(rust_sleep).to_callable(py)?,
+    )?;
+    ns.set_item(
+        "guarded_sleep",
+        pyhost::wrap_function!(guarded_sleep).to_callable(py)?,
+    )?;
+    ns.set_item("refuse", pyhost::wrap_function!(refuse).to_callable(py)?)?;
+    Ok(ns)
+}
+
+#[test]
+fn a_hundred_rust_sleeps_gathered_take_one_sleep() {
+    pyhost::initialize_once().unwrap();
+    let took: f64 = with_gil(|py| {
+        let ns = namespace(py)?;
+        py.exec_with(
+            "import asyncio, time\n\
+             async def main():\n\
+             \x20   t = time.monotonic()\n\
+             \x20   got = await asyncio.gather(*(rust_sleep(50) for _ in range(100)))\n\
+             \x20   assert got == [50] * 100, got\n\
+             \x20   return time.monotonic() - t\n\
+             took = asyncio.run(main())",
+            &ns,
+            None,
+        )?;
+        ns.get_item("took")?.unwrap().extract()
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    eprintln!("timing: asyncio.gather of 100 Rust sleeps of 50 ms: {took:.3} s");
+    assert!(
+        took < 0.5,
+        "{took} s: the sleeps did not overlap (serial: 5 s)"
+    );
+}
+
+#[test]
+fn cancelling_the_awaiting_task_drops_the_rust_future() {
+    pyhost::initialize_once().unwrap();
+    let before = DROPPED.load(Ordering::SeqCst);
+    let took: f64 = with_gil(|py| {
+        let ns = namespace(py)?;
+        py.exec_with(
+            "import asyncio, time\n\
+             async def main():\n\
+             \x20   t = time.monotonic()\n\
+             \x20   try:\n\
+             \x20       await asyncio.wait_for(guarded_sleep(10_000), 0.05)\n\
+             \x20   except asyncio.TimeoutError:\n\
+             \x20       return time.monotonic() - t\n\
+             \x20   raise AssertionError('not cancelled')\n\
+             took = asyncio.run(main())",
+            &ns,
+            None,
+        )?;
+        ns.get_item("took")?.unwrap().extract()
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(took < 1.0, "wait_for took {took} s");
+    // The abort reaches the runtime's thread a moment later.
+    let t = std::time::Instant::now();
+    while DROPPED.load(Ordering::SeqCst) == before && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        DROPPED.load(Ordering::SeqCst),
+        before + 1,
+        "the 10 s future was dropped"
+    );
+}
+
+#[test]
+fn errors_are_exceptions_and_a_call_outside_a_loop_says_why() {
+    pyhost::initialize_once().unwrap();
+    with_gil(|py| {
+        let ns = namespace(py)?;
+        py.exec_with(
+            "import asyncio\n\
+             async def main():\n\
+             \x20   try:\n\
+             \x20       await refuse('x')\n\
+             \x20   except ValueError as e:\n\
+             \x20       return str(e)\n\
+             message = asyncio.run(main())",
+            &ns,
+            None,
+        )?;
+        let message: String = ns.get_item("message")?.unwrap().extract()?;
+        assert_eq!(message, "refused: x");
+        let outside = py.eval_with("rust_sleep(1)", &ns, None).unwrap_err();
+        assert!(
+            format!("{outside:#}").contains("running asyncio event loop"),
+            "{outside:#}"
+        );
+        Ok(())
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+}
