@@ -2,7 +2,9 @@
 //! `cargo xtask bindings` both call [`generate`], so the pre-generated fallback files are
 //! exactly what a build would produce.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(feature = "bindgen")]
+use std::path::PathBuf;
 
 #[cfg(feature = "bindgen")]
 use crate::Error;
