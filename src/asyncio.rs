@@ -86,8 +86,8 @@ mod imp {
     use std::sync::OnceLock;
 
     use crate::function::IntoReturn;
-    use crate::raw::interp::PerInterp;
-    use crate::types::{Any, Dict, Function};
+    use crate::helper::Helper;
+    use crate::types::{Any, Function};
     use crate::{Error, Object, Python, Result, with_gil};
 
     static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
@@ -129,7 +129,7 @@ def done(fut, ok, value):
             fut.set_exception(value)
 ";
 
-    static HELPER: PerInterp<Dict> = PerInterp::new();
+    static HELPER: Helper = Helper::new(DONE);
 
     pub(super) fn awaitable<'py, F>(py: Python<'py>, fut: F) -> Result<Object<'py, Any>>
     where
@@ -153,14 +153,7 @@ def done(fut, ok, value):
                 source: Box::new(e),
             })?;
         let future = event_loop.call_method0("create_future")?;
-        let ns = HELPER.get_or_try_init(py, || {
-            let ns = Dict::new(py);
-            py.exec_with(DONE, &ns, None)?;
-            Ok(ns)
-        })?;
-        let done = ns
-            .get_item("done")?
-            .ok_or_else(|| Error::runtime_error("pyhost's asyncio helper has no `done`"))?;
+        let done = HELPER.get(py, "done")?;
         let (target, on_loop, done) = (future.clone().unbind(), event_loop.unbind(), done.unbind());
         let task = runtime()?.spawn(async move {
             let out = fut.await;

@@ -36,8 +36,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::raw::interp::PerInterp;
-use crate::types::{Any, Dict};
+use crate::helper::Helper;
+use crate::types::Any;
 use crate::{Object, Python, Result};
 
 /// What the calling code runs in, as the helper's `how()` tells.
@@ -89,17 +89,10 @@ def warn_asyncio(name):
     )
 "#;
 
-static HELPER_NS: PerInterp<Dict> = PerInterp::new();
+static PY: Helper = Helper::new(HELPER);
 
 fn helper<'py>(py: Python<'py>, name: &str) -> Result<Object<'py, Any>> {
-    let ns = HELPER_NS.get_or_try_init(py, || {
-        let ns = Dict::new(py);
-        py.exec_with(HELPER, &ns, None)?;
-        Ok(ns)
-    })?;
-    ns.get_item(name)?.ok_or_else(|| {
-        crate::Error::runtime_error(format!("pyhost's blocking helper has no `{name}`"))
-    })
+    PY.get(py, name)
 }
 
 fn caller(py: Python<'_>) -> Result<Caller> {

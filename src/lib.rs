@@ -54,6 +54,7 @@ mod err;
 pub mod executor;
 mod function;
 mod gil;
+mod helper;
 #[doc(hidden)]
 pub mod impl_;
 mod interpreter;

@@ -142,3 +142,47 @@ fn errors_are_exceptions_and_a_call_outside_a_loop_says_why() {
     })
     .unwrap_or_else(|e| panic!("{e:#}"));
 }
+
+/// An Executor call running `asyncio.run(asyncio.sleep(10))` with a deadline: the loop's task
+/// is cancelled through its self-pipe and the call ends as `Error::Timeout` right after the
+/// deadline; the worker is kept (not stuck), and ready for the next call.
+#[test]
+fn a_deadline_reaches_an_asyncio_loop_waiting_in_its_selector() {
+    pyhost::initialize_once().unwrap();
+    let ex = pyhost::Executor::builder().workers(1).build().unwrap();
+    for deadline_ms in [200u64, 100] {
+        let t = std::time::Instant::now();
+        let r = ex.run_timeout(Duration::from_millis(deadline_ms), |py| {
+            py.exec("import asyncio\nasyncio.run(asyncio.sleep(10))")
+        });
+        let took = t.elapsed();
+        eprintln!(
+            "timing: asyncio.sleep(10) under a {deadline_ms} ms deadline ended after {took:?}: {r:?}"
+        );
+        assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+        assert!(
+            took < Duration::from_millis(deadline_ms + 50),
+            "ended {took:?} after the start, deadline {deadline_ms} ms"
+        );
+    }
+    // Also a loop with many tasks, and the worker answers at once afterwards.
+    let r = ex.run_timeout(Duration::from_millis(100), |py| {
+        py.exec(
+            "import asyncio\n\
+             async def main():\n\
+             \x20   await asyncio.gather(*(asyncio.sleep(10) for _ in range(50)))\n\
+             asyncio.run(main())",
+        )
+    });
+    assert!(matches!(r, Err(Error::Timeout { .. })), "{r:?}");
+    let n: i64 = ex.run(|py| py.eval("6 * 7")?.extract()).unwrap();
+    assert_eq!(n, 42);
+    assert_eq!(ex.stats().workers_replaced, 0, "no worker was stuck");
+    let t = std::time::Instant::now();
+    ex.shutdown(pyhost::executor::ShutdownMode::Drain).unwrap();
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
+}

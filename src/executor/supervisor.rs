@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::call::{CANCELLED, Control, RUNNING, STUCK, TIMED_OUT};
 use super::{CURRENT_WORKER, Shared, Worker};
+use crate::helper::Helper;
 use crate::raw::interp::PerInterp;
 use crate::types::{Any, Dict, Function, Tuple};
 use crate::{Borrowed, Error, Object, PyErr, Python, Result, raw, with_gil};
@@ -194,8 +195,12 @@ fn raise_interruption(py: Python<'_>, worker: &Worker, control: &Arc<Control>) -
     // we hold that GIL now: if the call is still current, the exception lands in it and
     // nowhere else.
     if is_current {
-        raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), Some(&exc));
+        let ident = worker.ident.load(Ordering::Acquire);
+        raw::set_async_exc(py, ident, Some(&exc));
         control.async_exc_sent.store(true, Ordering::Release);
+        // An asyncio loop waiting in its selector runs no bytecode, so the exception would
+        // wait with it: cancel its tasks through its self-pipe, which wakes it.
+        WAKE.get(py, "cancel_running_loop")?.call1((ident,))?;
     }
     Ok(())
 }
@@ -205,6 +210,32 @@ fn wake(worker: &Worker) {
     let _guard = worker.current.lock().unwrap_or_else(|e| e.into_inner());
     worker.wake.notify_all();
 }
+
+/// Finds the asyncio loop a thread runs (a `run_forever` frame of a loop on its stack) and
+/// cancels the loop's tasks from its own thread (`call_soon_threadsafe` writes to the loop's
+/// self-pipe, which ends its wait in the selector). Nothing is imported to look.
+static WAKE: Helper = Helper::new(
+    r#"
+import sys
+
+def cancel_running_loop(ident):
+    aio = sys.modules.get("asyncio")
+    frame = sys._current_frames().get(ident)
+    if aio is None or frame is None:
+        return False
+    while frame is not None:
+        if frame.f_code.co_name == "run_forever":
+            loop = frame.f_locals.get("self")
+            if isinstance(loop, aio.AbstractEventLoop) and not loop.is_closed():
+                def cancel():
+                    for task in aio.all_tasks(loop):
+                        task.cancel()
+                loop.call_soon_threadsafe(cancel)
+                return True
+        frame = frame.f_back
+    return False
+"#,
+);
 
 static CALL_INTERRUPTED: PerInterp<Any> = PerInterp::new();
 
