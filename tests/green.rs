@@ -250,3 +250,71 @@ fn plain_threads_overlap_and_asyncio_is_warned() {
     ));
     show_timings(&out);
 }
+
+const GREENLETS: &str = r#"
+import greenlet
+trace = []
+
+def worker(n):
+    while True:
+        trace.append(n)
+        n = greenlet.getcurrent().parent.switch(n + 1)
+
+g = greenlet.greenlet(worker)
+"#;
+
+/// `expr` evaluated in `__main__`'s namespace.
+fn in_main<T: for<'py> pyhost::FromPythonOwned<'py>>(
+    py: pyhost::Python<'_>,
+    expr: &str,
+) -> pyhost::Result<T> {
+    let main = py.import("__main__")?;
+    py.eval_with(expr, &main.dict().to_owned(), None)?.extract()
+}
+
+/// Greenlets made in Python live on across `with_gil` scopes and across Executor calls: a
+/// worker keeps its thread, so a greenlet made in one call is switched into in the next.
+#[test]
+fn greenlets_survive_gil_scopes_and_executor_calls() {
+    if is_child("greenlets_survive_gil_scopes_and_executor_calls") {
+        start();
+        let ns = with_gil(|py| {
+            let ns = pyhost::types::Dict::new(py);
+            py.exec_with(GREENLETS, &ns, None)?;
+            Ok(ns.unbind())
+        })
+        .unwrap();
+        // Three scopes, each switching into the greenlet made in the first.
+        let mut n = 0u64;
+        for _ in 0..3 {
+            n = with_gil(|py| {
+                ns.bind(py)
+                    .get_item("g")?
+                    .expect("g")
+                    .call_method1("switch", (n,))?
+                    .extract()
+            })
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        assert_eq!(n, 3);
+        drop(ns);
+        // The same on an Executor worker, across calls.
+        let ex = pyhost::Executor::builder().workers(1).build().unwrap();
+        ex.run(|py| {
+            let main = py.import("__main__")?;
+            py.exec_with(GREENLETS, &main.dict().to_owned(), None)
+        })
+        .unwrap();
+        let mut n = 10u64;
+        for _ in 0..3 {
+            n = ex
+                .run(move |py| in_main(py, &format!("g.switch({n})")))
+                .unwrap_or_else(|e| panic!("{e:#}"));
+        }
+        assert_eq!(n, 13);
+        let trace: Vec<u64> = ex.run(|py| in_main(py, "trace")).unwrap();
+        assert_eq!(trace, [10, 11, 12]);
+        return;
+    }
+    run_case("greenlets_survive_gil_scopes_and_executor_calls");
+}
