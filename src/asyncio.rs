@@ -2,10 +2,13 @@
 //! Rust future completes (feature `tokio`).
 //!
 //! Called inside a running asyncio event loop, the function converts its arguments, creates a
-//! future on that loop, and spawns its Rust future on a tokio runtime: the one given to
-//! [`set_runtime`], else one pyhost starts (2 worker threads, named `pyhost-tokio`). When the
-//! Rust future ends, its result (or error) is converted on the runtime's thread and handed to
-//! the loop with `call_soon_threadsafe`, which wakes it. Cancelling the asyncio future (or the
+//! future on that loop, and polls its Rust future once on the calling thread (inside the
+//! runtime's context): a future ready at once completes the asyncio future right there, so
+//! awaiting it costs no trip through the loop. Otherwise the future is spawned on a tokio
+//! runtime: the one given to [`set_runtime`], else one pyhost starts (2 worker threads, named
+//! `pyhost-tokio`). When it ends, its result (or error) is converted on the runtime's thread
+//! and handed to the loop with `call_soon_threadsafe`, which wakes it. (The first poll runs
+//! with the GIL held, up to the future's first `.await` that waits: keep work before it short.) Cancelling the asyncio future (or the
 //! task awaiting it, as `asyncio.wait_for` does at its timeout) drops the Rust future.
 //!
 //! Like a `blocking` function, an `async fn` takes owned arguments: its future outlives the
@@ -153,9 +156,27 @@ def done(fut, ok, value):
                 source: Box::new(e),
             })?;
         let future = event_loop.call_method0("create_future")?;
+        // A future that is ready at once completes the asyncio future here: awaiting a done
+        // future takes no trip through the loop. The first poll runs on this thread, inside
+        // the runtime's context (so it may create timers and sockets).
+        let rt = runtime()?;
+        let mut fut = Box::pin(fut);
+        let first = {
+            let _in_runtime = rt.enter();
+            fut.as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+        };
+        if let std::task::Poll::Ready(out) = first {
+            match out.into_return(py) {
+                Ok(v) => future.call_method1("set_result", (v,))?,
+                Err(e) => future.call_method1("set_exception", (e.into_py_err().to_object(py),))?,
+            };
+            return Ok(future);
+        }
         let done = HELPER.get(py, "done")?;
         let (target, on_loop, done) = (future.clone().unbind(), event_loop.unbind(), done.unbind());
-        let task = runtime()?.spawn(async move {
+        // Polled again by the runtime at once: it registers the runtime's waker then.
+        let task = rt.spawn(async move {
             let out = fut.await;
             // The loop may be closed by now: then nobody waits for the answer.
             let _ = with_gil(|py| {

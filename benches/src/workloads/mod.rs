@@ -1,10 +1,11 @@
-//! The workloads w1 … w10, each as one [`Workload`] with a body per column.
+//! The workloads w1 … w11, each as one [`Workload`] with a body per column.
 //!
 //! All columns share the Python objects made in [`Shared::new`] and the one interpreter pyhost
 //! started. On the main thread each batch takes the GIL the way its column normally does
 //! (`PyGILState_Ensure`, `pyhost::with_gil`, `Python::attach`) and keeps it for the batch; the
 //! workloads about taking the GIL (w5, w7) take it per operation, on threads of their own.
 
+mod awaits;
 mod calls;
 mod conversions;
 mod parallel;
@@ -24,6 +25,7 @@ use pyhost_sys as ffi;
 use crate::harness::{Body, Column, Workload, pyhost_bench_measured, timed};
 use crate::raw::{self, Ptr};
 
+use awaits::{w11a, w11b};
 use calls::{w1, w2, w3, w4};
 use conversions::{w6a, w6b, w6c};
 use parallel::{w9a, w9b, w9c, w9d};
@@ -286,9 +288,9 @@ pub(super) fn raw_here(mut op: impl FnMut() + 'static) -> Body {
 }
 
 /// The workload ids, in order.
-pub const IDS: [&str; 17] = [
+pub const IDS: [&str; 19] = [
     "w1", "w2", "w3", "w4", "w5", "w6a", "w6b", "w6c", "w7", "w8", "w9a", "w9b", "w9c", "w9d",
-    "w10a", "w10b", "w10c",
+    "w10a", "w10b", "w10c", "w11a", "w11b",
 ];
 
 /// Sizes that `--quick` may shrink.
@@ -320,6 +322,8 @@ pub fn build(id: &str, s: &Shared, sizes: Sizes) -> Option<Workload> {
         "w10a" => w10a(s),
         "w10b" => w10b(),
         "w10c" => w10c(),
+        "w11a" => w11a(),
+        "w11b" => w11b(),
         _ => return None,
     })
 }

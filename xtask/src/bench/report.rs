@@ -457,6 +457,13 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
 - w10b: the same against a `python3` started per call with JSON in and out (raw).
 - w10c: throughput, 64 calls in flight on 2 worker processes (`spawn`); raw is two JSON-lines
   children, each sent half of the calls as one pipelined burst.
+- w11a, w11b: Python awaits Rust futures in a loop under `asyncio.run`: pyhost's
+  `#[pyhost::function] async fn` against PyO3 with pyo3-async-runtimes' `future_into_py`,
+  each on its own tokio runtime. w11a's future is ready at once: pyhost completes the asyncio
+  future on the spot, pyo3-async-runtimes goes through a runtime thread. w11b's yields once,
+  so both complete the asyncio future from a runtime thread and wake the loop (the cost of
+  waking an idle CPU dominates on this VM). Raw is the floor without Rust: a Python coroutine
+  (w11b: one that awaits `asyncio.sleep(0)`).
 
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
 allocates little and a lot where it allocates much. Instructions with them on against off
