@@ -40,6 +40,16 @@ async fn refuse(what: String) -> pyhost::Result<u64> {
     Err(Error::value_error(format!("refused: {what}")))
 }
 
+/// Runs `code` with the three functions in its namespace and returns its variable `var`.
+fn run_for<T: for<'py> pyhost::FromPythonOwned<'py>>(code: &str, var: &str) -> T {
+    with_gil(|py| {
+        let ns = namespace(py)?;
+        py.exec_with(code, &ns, None)?;
+        ns.get_item(var)?.expect("set by the code").extract()
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 fn namespace(py: pyhost::Python<'_>) -> pyhost::Result<pyhost::Object<'_, Dict>> {
     let ns = Dict::new(py);
     ns.set_item(
@@ -57,22 +67,16 @@ fn namespace(py: pyhost::Python<'_>) -> pyhost::Result<pyhost::Object<'_, Dict>>
 #[test]
 fn a_hundred_rust_sleeps_gathered_take_one_sleep() {
     pyhost::initialize_once().unwrap();
-    let took: f64 = with_gil(|py| {
-        let ns = namespace(py)?;
-        py.exec_with(
-            "import asyncio, time\n\
-             async def main():\n\
-             \x20   t = time.monotonic()\n\
-             \x20   got = await asyncio.gather(*(rust_sleep(50) for _ in range(100)))\n\
-             \x20   assert got == [50] * 100, got\n\
-             \x20   return time.monotonic() - t\n\
-             took = asyncio.run(main())",
-            &ns,
-            None,
-        )?;
-        ns.get_item("took")?.unwrap().extract()
-    })
-    .unwrap_or_else(|e| panic!("{e:#}"));
+    let took: f64 = run_for(
+        "import asyncio, time\n\
+         async def main():\n\
+         \x20   t = time.monotonic()\n\
+         \x20   got = await asyncio.gather(*(rust_sleep(50) for _ in range(100)))\n\
+         \x20   assert got == [50] * 100, got\n\
+         \x20   return time.monotonic() - t\n\
+         took = asyncio.run(main())",
+        "took",
+    );
     eprintln!("timing: asyncio.gather of 100 Rust sleeps of 50 ms: {took:.3} s");
     assert!(
         took < 0.5,
@@ -84,24 +88,18 @@ fn a_hundred_rust_sleeps_gathered_take_one_sleep() {
 fn cancelling_the_awaiting_task_drops_the_rust_future() {
     pyhost::initialize_once().unwrap();
     let before = DROPPED.load(Ordering::SeqCst);
-    let took: f64 = with_gil(|py| {
-        let ns = namespace(py)?;
-        py.exec_with(
-            "import asyncio, time\n\
-             async def main():\n\
-             \x20   t = time.monotonic()\n\
-             \x20   try:\n\
-             \x20       await asyncio.wait_for(guarded_sleep(10_000), 0.05)\n\
-             \x20   except asyncio.TimeoutError:\n\
-             \x20       return time.monotonic() - t\n\
-             \x20   raise AssertionError('not cancelled')\n\
-             took = asyncio.run(main())",
-            &ns,
-            None,
-        )?;
-        ns.get_item("took")?.unwrap().extract()
-    })
-    .unwrap_or_else(|e| panic!("{e:#}"));
+    let took: f64 = run_for(
+        "import asyncio, time\n\
+         async def main():\n\
+         \x20   t = time.monotonic()\n\
+         \x20   try:\n\
+         \x20       await asyncio.wait_for(guarded_sleep(10_000), 0.05)\n\
+         \x20   except asyncio.TimeoutError:\n\
+         \x20       return time.monotonic() - t\n\
+         \x20   raise AssertionError('not cancelled')\n\
+         took = asyncio.run(main())",
+        "took",
+    );
     assert!(took < 1.0, "wait_for took {took} s");
     // The abort reaches the runtime's thread a moment later.
     let t = std::time::Instant::now();

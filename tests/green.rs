@@ -56,6 +56,45 @@ fn green_venv() -> Result<String, String> {
     venv_with("green", &["greenlet", "eventlet", "gevent"]).map(|p| p.display().to_string())
 }
 
+/// Runs a green-thread case (`blocking`, `holding` and `cut` set by `code`), checks the
+/// overlap, the contrast and the cut wait, and returns the namespace.
+fn run_green(code: &str, framework: &str) -> pyhost::Unbound<pyhost::types::Dict> {
+    let ns = with_gil(|py| {
+        let ns = pyhost::types::Dict::new(py);
+        py.exec_with(code, &ns, None)?;
+        Ok(ns.unbind())
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let (took, holding): (f64, f64) = (var(&ns, "blocking"), var(&ns, "holding"));
+    println!(
+        "timing: {framework}: 50 green threads x 50 ms blocking call: {took:.3} s; \
+         10 x 50 ms holding the hub: {holding:.3} s"
+    );
+    assert!(took < 0.5, "{took} s: the calls did not overlap");
+    assert!(
+        holding >= 0.45,
+        "{holding} s: without `blocking` the calls are serial"
+    );
+    let cut: Option<f64> = var(&ns, "cut");
+    let cut = cut.unwrap_or_else(|| panic!("{framework}'s Timeout did not cut the wait"));
+    assert!(cut < 0.2, "the timed-out wait ended after {cut} s");
+    ns
+}
+
+/// Variable `key` of `ns`.
+fn var<T: for<'py> pyhost::FromPythonOwned<'py>>(
+    ns: &pyhost::Unbound<pyhost::types::Dict>,
+    key: &str,
+) -> T {
+    with_gil(|py| {
+        ns.bind(py)
+            .get_item(key)?
+            .expect("set by the code")
+            .extract()
+    })
+    .unwrap_or_else(|e| panic!("{key}: {e:#}"))
+}
+
 /// Passes on the `timing:` lines of a child's output (libtest prints them after the test's
 /// name).
 fn show_timings(out: &str) {
@@ -114,32 +153,10 @@ except BaseException as e:
 fn fifty_blocking_calls_under_eventlet_overlap() {
     if is_child("fifty_blocking_calls_under_eventlet_overlap") {
         start();
-        type Seen = (f64, f64, Option<f64>, f64, Option<String>);
-        let (took, holding, cut, after, panicked): Seen = with_gil(|py| {
-            let ns = pyhost::types::Dict::new(py);
-            py.exec_with(EVENTLET, &ns, None)?;
-            let get = |k: &str| ns.get_item(k).map(|v| v.expect("set"));
-            Ok((
-                get("blocking")?.extract()?,
-                get("holding")?.extract()?,
-                get("cut")?.extract()?,
-                get("after")?.extract()?,
-                get("panicked")?.extract()?,
-            ))
-        })
-        .unwrap_or_else(|e| panic!("{e:#}"));
-        println!(
-            "timing: eventlet: 50 green threads x 50 ms blocking call: {took:.3} s; \
-             10 x 50 ms holding the hub: {holding:.3} s"
-        );
-        assert!(took < 0.5, "{took} s: the calls did not overlap");
-        assert!(
-            holding >= 0.45,
-            "{holding} s: without `blocking` the calls are serial"
-        );
-        let cut = cut.expect("eventlet.Timeout cut the wait");
-        assert!(cut < 0.2, "the timed-out wait ended after {cut} s");
+        let ns = run_green(EVENTLET, "eventlet");
+        let after: f64 = var(&ns, "after");
         assert!(after < 0.3, "5 calls after the cut took {after} s");
+        let panicked: Option<String> = var(&ns, "panicked");
         let panicked = panicked.expect("the panic became an exception");
         assert!(panicked.contains("boom"), "{panicked}");
         return;
@@ -157,7 +174,7 @@ def run(f, n):
     gevent.joinall([gevent.spawn(f, 50) for _ in range(n)])
     return time.monotonic() - t
 
-elapsed = run(slow.sleep_ms, 50)
+blocking = run(slow.sleep_ms, 50)
 holding = run(slow.sleep_ms_holding_the_hub, 10)
 t = time.monotonic()
 try:
@@ -172,28 +189,7 @@ except gevent.Timeout:
 fn fifty_blocking_calls_under_gevent_overlap() {
     if is_child("fifty_blocking_calls_under_gevent_overlap") {
         start();
-        let (took, holding, cut): (f64, f64, Option<f64>) = with_gil(|py| {
-            let ns = pyhost::types::Dict::new(py);
-            py.exec_with(GEVENT, &ns, None)?;
-            let get = |k: &str| ns.get_item(k).map(|v| v.expect("set"));
-            Ok((
-                get("elapsed")?.extract()?,
-                get("holding")?.extract()?,
-                get("cut")?.extract()?,
-            ))
-        })
-        .unwrap_or_else(|e| panic!("{e:#}"));
-        println!(
-            "timing: gevent: 50 green threads x 50 ms blocking call: {took:.3} s; \
-             10 x 50 ms holding the hub: {holding:.3} s"
-        );
-        assert!(took < 0.5, "{took} s: the calls did not overlap");
-        assert!(
-            holding >= 0.45,
-            "{holding} s: without `blocking` the calls are serial"
-        );
-        let cut = cut.expect("gevent.Timeout cut the wait");
-        assert!(cut < 0.2, "the timed-out wait ended after {cut} s");
+        run_green(GEVENT, "gevent");
         return;
     }
     run_case("fifty_blocking_calls_under_gevent_overlap");

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::TempDir;
+use common::{TempDir, is_child, run_child_within};
 use pyhost::Error;
 use pyhost::process::{ProcessPool, Task};
 
@@ -460,4 +460,57 @@ fn spawned_calls_run_in_parallel_and_dropping_one_cancels_it() {
         .call(&Task::new("operator:add", (2, 3)).unwrap())
         .unwrap();
     assert_eq!(n, 5);
+}
+
+/// A host that dies (here: `process::exit`, no shutdown) leaves no worker behind, even one
+/// stuck in C with SIGINT masked, which never reads the end of its channel: the worker's
+/// watcher ends it 5 s later. (Before, such a worker held the host's stdout open: the agent's
+/// test waited forever for its output.)
+#[test]
+fn a_worker_never_outlives_its_host() {
+    const NAME: &str = "a_worker_never_outlives_its_host";
+    if is_child(NAME) {
+        let dir = TempDir::new("orphan");
+        let pool = pool(1);
+        let stuck = script(
+            &dir,
+            "stuck.py",
+            "import ctypes, signal\n\
+             signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])\n\
+             ctypes.CDLL(None).sleep(600)\n",
+        );
+        let call = pool.spawn::<()>(&stuck);
+        let t = Instant::now();
+        while pool.workers().is_empty() && t.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Let it reach the sleep.
+        std::thread::sleep(Duration::from_millis(500));
+        println!("WORKER={}", pool.workers()[0].pid);
+        std::mem::forget(call);
+        std::process::exit(0);
+    }
+    let (out, ended) = run_child_within(NAME, &[], Duration::from_secs(30));
+    assert!(
+        ended,
+        "the host's output stayed open: its worker outlived it"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let pid: u32 = stdout
+        .lines()
+        .find_map(|l| l.split("WORKER=").nth(1))
+        .unwrap_or_else(|| panic!("no worker pid in {stdout}"))
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = || std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let t = Instant::now();
+    while alive() && t.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !alive(),
+        "worker {pid} still runs {:?} after its host",
+        t.elapsed()
+    );
 }

@@ -26,6 +26,18 @@ pub fn serve_if_worker(configure: impl FnOnce(Builder) -> Builder) -> Result<()>
         path: PathBuf::from(&path),
         source,
     })?;
+    // A worker never outlives its host: when the host's end of the channel closes (it exited,
+    // crashed, or retires this worker), the worker has 5 s to end in order, then ends at once,
+    // even if its main thread is stuck in C and never reads the end of the channel.
+    if let Ok(watched) = channel.try_clone() {
+        let _ = std::thread::Builder::new()
+            .name("pyhost-worker-watch".into())
+            .spawn(move || {
+                crate::raw::os::wait_peer_closed(&watched);
+                std::thread::sleep(Duration::from_secs(5));
+                crate::raw::os::exit_now(70);
+            });
+    }
     if let Some(bytes) = std::env::var(MEMORY_VAR).ok().and_then(|v| v.parse().ok()) {
         if let Err(e) = crate::raw::os::limit_address_space(bytes) {
             eprintln!("pyhost worker: cannot cap its memory at {bytes} bytes: {e}");

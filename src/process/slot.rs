@@ -297,7 +297,12 @@ impl Slot {
         let mut w = match self.worker.take() {
             Some(w) => w,
             None => match Worker::start(shared, self.index) {
-                Ok(w) => w,
+                Ok(w) => {
+                    // Listed from its start (its first call may be a long one).
+                    shared.live.lock().unwrap_or_else(|e| e.into_inner())[self.index] =
+                        Some((w.child.id(), 0));
+                    w
+                }
                 Err(e) => {
                     self.backoff = shared.crashed();
                     return Err(e);

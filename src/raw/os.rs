@@ -127,6 +127,41 @@ mod imp {
         }
     }
 
+    /// Waits until the other end of the connected socket `fd` is closed (or shut down for
+    /// writing), without reading from it: poll(2) for `POLLRDHUP`/`POLLHUP` only.
+    pub(crate) fn wait_peer_closed(fd: &impl std::os::fd::AsRawFd) {
+        #[cfg(target_os = "linux")]
+        let events = libc::POLLRDHUP;
+        #[cfg(not(target_os = "linux"))]
+        let events = 0;
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        loop {
+            // poll(2) reads and writes the one pollfd it is given, which lives on this stack
+            // frame; `fd` is open for as long as the borrow lasts. POLLHUP and POLLERR are
+            // reported whatever `events` asks.
+            // SAFETY: for the reasons above.
+            let n = unsafe { libc::poll(&mut pfd, 1, -1) };
+            if n > 0 && pfd.revents != 0 {
+                return;
+            }
+            if n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+
+    /// Ends the process at once with `code`, running no exit handler: for a worker whose
+    /// main thread is stuck where nothing else reaches it.
+    pub(crate) fn exit_now(code: i32) -> ! {
+        // _exit(2) takes an int and does not return.
+        // SAFETY: for the reason above.
+        unsafe { libc::_exit(code) }
+    }
+
     /// This thread's id as the kernel knows it (Linux), for [`interrupt`].
     pub(crate) fn thread_id() -> Option<u32> {
         #[cfg(target_os = "linux")]
@@ -166,6 +201,19 @@ mod imp {
     pub(crate) fn limit_address_space(_bytes: u64) -> std::io::Result<Option<u64>> {
         Ok(None)
     }
+
+    /// Never returns here: there are no worker processes.
+    pub(crate) fn wait_peer_closed<T>(_fd: &T) {
+        loop {
+            std::thread::park();
+        }
+    }
+
+    pub(crate) fn exit_now(code: i32) -> ! {
+        std::process::exit(code)
+    }
 }
 
-pub(crate) use imp::{interrupt, limit_address_space, save, thread_id, wait_readable};
+pub(crate) use imp::{
+    exit_now, interrupt, limit_address_space, save, thread_id, wait_peer_closed, wait_readable,
+};

@@ -246,23 +246,21 @@ pub fn parse_signature(
                      parameter options",
                 ));
             }
-            if let Some(rg) = opts.release_gil {
-                let mut e = syn::Error::new_spanned(
-                    &ty,
-                    "a `release_gil` function runs without the GIL, so it cannot take the \
-                     `Python<'py>` token: remove this parameter, or remove `release_gil`",
-                );
-                e.combine(syn::Error::new(rg, "`release_gil` is set here"));
-                errs.push(e);
-            }
-            if let Some(b) = opts.blocking {
-                let mut e = syn::Error::new_spanned(
-                    &ty,
-                    "a `blocking` function runs without the GIL, so it cannot take the \
-                     `Python<'py>` token: remove this parameter, or remove `blocking`",
-                );
-                e.combine(syn::Error::new(b, "`blocking` is set here"));
-                errs.push(e);
+            for (set, option) in [
+                (opts.release_gil, "release_gil"),
+                (opts.blocking, "blocking"),
+            ] {
+                if let Some(span) = set {
+                    let mut e = syn::Error::new_spanned(
+                        &ty,
+                        format!(
+                            "a `{option}` function runs without the GIL, so it cannot take the \
+                             `Python<'py>` token: remove this parameter, or remove `{option}`"
+                        ),
+                    );
+                    e.combine(syn::Error::new(span, format!("`{option}` is set here")));
+                    errs.push(e);
+                }
             }
             params.push(Param {
                 ty,
