@@ -137,6 +137,20 @@ pub fn venv_with(tag: &str, packages: &[&str]) -> Result<PathBuf, String> {
     static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let python = linked_python().ok_or("the linked Python's executable is not installed")?;
+    // Cross-compiled (the aarch64 leg under qemu), the executable at the linked Python's
+    // prefix is the build machine's: its wheels would not load here.
+    let machine = Command::new(&python)
+        .args(["-c", "import platform; print(platform.machine())"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if machine != std::env::consts::ARCH {
+        return Err(format!(
+            "{} runs on {machine}, this test on {}: no wheels for this machine to be had",
+            python.display(),
+            std::env::consts::ARCH
+        ));
+    }
     let exe = python.file_name().unwrap_or_default().to_string_lossy();
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "{tag}-venv-{exe}-{}",
