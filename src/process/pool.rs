@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use super::Task;
 use super::slot::{CallSpec, Slot, queue_loop};
-use super::task::marshal_loads;
+use super::task::decode;
 use crate::conversion::FromPythonOwned;
-use crate::{Error, Result, with_gil};
+use crate::{Error, Result};
 
 /// Configuration for [`ProcessPool::builder`].
 #[derive(Debug, Clone)]
@@ -307,7 +307,7 @@ impl ProcessPool {
         };
         let result = slot.run(&self.shared, &spec);
         self.shared.give_back(slot);
-        result.and_then(|data| with_gil(|py| marshal_loads(py, &data)?.extract::<T>()))
+        result.and_then(|data| decode::<T>(&data))
     }
 
     /// Queues `task` and returns its result as a future, for async callers; it never blocks
@@ -710,9 +710,7 @@ impl<T: for<'py> FromPythonOwned<'py>> Future for ProcessCall<T> {
         match a.result.take() {
             Some(result) => {
                 drop(a);
-                Poll::Ready(
-                    result.and_then(|data| with_gil(|py| marshal_loads(py, &data)?.extract::<T>())),
-                )
+                Poll::Ready(result.and_then(|data| decode::<T>(&data)))
             }
             None => {
                 a.waker = Some(cx.waker().clone());

@@ -84,6 +84,11 @@ pub(super) fn marshal_loads<'py>(py: Python<'py>, data: &[u8]) -> Result<Object<
         .call_method1("loads", (Bytes::new(py, data)?,))
 }
 
+/// A worker's `marshal`led answer as `T`, converted on this thread.
+pub(super) fn decode<T: for<'py> crate::FromPythonOwned<'py>>(data: &[u8]) -> Result<T> {
+    with_gil(|py| marshal_loads(py, data)?.extract::<T>())
+}
+
 /// Imports the module and calls the function of a request.
 pub(super) fn run_payload<'py>(py: Python<'py>, payload: &[u8]) -> Result<Object<'py, Any>> {
     let request = marshal_loads(py, payload)?;
