@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{assert_child_ok, is_child, run_child, venv_with};
-use pyhost::{Interpreter, with_gil};
+use pyhost::{Error, Interpreter, with_gil};
 
 /// Sleeps `ms` milliseconds without the GIL, keeping the caller's other green threads running.
 #[pyhost::function(blocking)]
@@ -313,4 +313,83 @@ fn greenlets_survive_gil_scopes_and_executor_calls() {
         return;
     }
     run_case("greenlets_survive_gil_scopes_and_executor_calls");
+}
+
+/// Patches the process for `framework` on an executor worker, then stops green waits at
+/// their deadline: a sleep while the hub has nothing else to watch, and a socket read that
+/// the hub waits for in its poller. Both end as `Error::Timeout` near the deadline, and the
+/// worker carries on.
+fn deadlines_stop_green_waits(framework: &str, patch: &'static str) {
+    start();
+    let ex = pyhost::Executor::builder()
+        .workers(1)
+        .grace(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    ex.run(move |py| {
+        let main = py.import("__main__")?;
+        py.exec_with(patch, &main.dict().to_owned(), None)
+    })
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    let deadline = Duration::from_millis(200);
+    let slack = if cfg!(target_arch = "x86_64") {
+        Duration::from_millis(50)
+    } else {
+        Duration::from_millis(500) // under qemu
+    };
+    for (what, code) in [
+        ("time.sleep(10)", "import time\ntime.sleep(10)"),
+        (
+            "a socket read",
+            "import socket\na, b = socket.socketpair()\ntry:\n    a.recv(1)\nfinally:\n    a.close()\n    b.close()",
+        ),
+    ] {
+        let t = Instant::now();
+        let err = ex
+            .run_timeout(deadline, move |py| {
+                let main = py.import("__main__")?;
+                py.exec_with(code, &main.dict().to_owned(), None)
+            })
+            .unwrap_err();
+        let took = t.elapsed();
+        println!("timing: {framework}: {what} under a 200 ms deadline: {took:?}: {err}");
+        assert!(matches!(err, Error::Timeout { .. }), "{what}: {err:?}");
+        assert!(took < deadline + slack, "{what}: {took:?}");
+        // The worker and its hub carry on: a green thread runs, and a short sleep ends.
+        let n: i64 = ex
+            .run(|py| in_main(py, "spawn_and_wait(lambda: 6 * 7)"))
+            .unwrap_or_else(|e| panic!("after {what}: {e:#}"));
+        assert_eq!(n, 42);
+    }
+    let stats = ex.stats();
+    assert_eq!(
+        (stats.timeouts, stats.stuck, stats.workers_replaced),
+        (2, 0, 0)
+    );
+}
+
+#[test]
+fn deadlines_stop_green_waits_under_eventlet() {
+    if is_child("deadlines_stop_green_waits_under_eventlet") {
+        deadlines_stop_green_waits(
+            "eventlet",
+            "import eventlet\neventlet.monkey_patch()\n\
+             def spawn_and_wait(f):\n    eventlet.sleep(0.01)\n    return eventlet.spawn(f).wait()",
+        );
+        return;
+    }
+    run_case("deadlines_stop_green_waits_under_eventlet");
+}
+
+#[test]
+fn deadlines_stop_green_waits_under_gevent() {
+    if is_child("deadlines_stop_green_waits_under_gevent") {
+        deadlines_stop_green_waits(
+            "gevent",
+            "from gevent import monkey\nmonkey.patch_all()\nimport gevent\n\
+             def spawn_and_wait(f):\n    gevent.sleep(0.01)\n    return gevent.spawn(f).get()",
+        );
+        return;
+    }
+    run_case("deadlines_stop_green_waits_under_gevent");
 }

@@ -138,6 +138,7 @@ impl Builder {
                 jobs: VecDeque::new(),
                 closed: false,
                 space_wakers: Vec::new(),
+                idle: 0,
             }),
             not_empty: Condvar::new(),
             not_full: Condvar::new(),
@@ -151,6 +152,7 @@ impl Builder {
             worker_seq: AtomicUsize::new(0),
             placement: self.placement,
             refusal: Mutex::new(None),
+            looping: AtomicUsize::new(0),
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         for _ in 0..self.workers {

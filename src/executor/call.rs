@@ -30,6 +30,8 @@ pub(crate) struct Control {
     pub(crate) async_exc_sent: AtomicBool,
     /// Fills the caller's slot with an error, whatever the result type.
     resolve: Box<dyn Fn(Error) + Send + Sync>,
+    /// Cancels a running coroutine call on its worker's loop.
+    pub(crate) on_cancel: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Control {
@@ -44,6 +46,7 @@ impl Control {
             interrupted_at: Mutex::new(None),
             async_exc_sent: AtomicBool::new(false),
             resolve,
+            on_cancel: std::sync::OnceLock::new(),
         }
     }
 

@@ -16,10 +16,18 @@
 //! [`Builder::interruptible_sleep`]) wakes at once. The caller gets [`Error::Timeout`] (or
 //! [`Error::Cancelled`]) and the worker takes the next call.
 //!
+//! Waits that run no bytecode are woken too: an asyncio loop waiting in its selector has its
+//! tasks cancelled, and a green thread of eventlet or gevent (after monkey patching) waiting
+//! in its hub, in a sleep or on a socket, gets the exception thrown in by the hub. (Not in a
+//! process that has subinterpreters: finding the wait means reading the worker's stack from
+//! another thread, which is unsafe there.) [`Executor::spawn_coroutine`] runs coroutines on
+//! a loop of the worker's own, where deadlines are timers.
+//!
 //! Code blocked in a C call that does not return to the interpreter (a lock, a socket without
 //! timeout) cannot be interrupted: after a grace period the caller gets [`Error::Stuck`], the
 //! worker is retired (it exits whenever its call returns) and a new worker takes its place, so
-//! the pool keeps its size.
+//! the pool keeps its size. Code that may block that way belongs in a worker process
+//! ([`crate::process`]), which a deadline ends for certain.
 //!
 //! ```
 //! # pyhost::initialize_once().unwrap();
@@ -34,6 +42,7 @@
 
 mod builder;
 mod call;
+mod coroutine;
 mod place;
 mod supervisor;
 
@@ -116,12 +125,16 @@ struct StatsInner {
 pub(crate) struct Job {
     control: Arc<Control>,
     run: Box<dyn FnOnce(Python<'_>) + Send>,
+    /// It starts a coroutine on the worker's event loop (and ends there, later).
+    coroutine: bool,
 }
 
 struct Queue {
     jobs: VecDeque<Job>,
     closed: bool,
     space_wakers: Vec<Waker>,
+    /// Workers waiting for a job.
+    idle: usize,
 }
 
 /// What the executor's handles, workers and supervisor share.
@@ -140,6 +153,8 @@ pub(crate) struct Shared {
     placement: Placement,
     /// Why the first worker that fell back to the main interpreter did.
     refusal: Mutex<Option<String>>,
+    /// Workers running their event loop now.
+    looping: AtomicUsize,
 }
 
 /// One worker thread, as the supervisor sees it.
@@ -155,6 +170,11 @@ pub(crate) struct Worker {
     /// The thread ended.
     exited: Mutex<bool>,
     exited_cv: Condvar,
+    /// The thread, joined at shutdown once it exited: its thread-local destructors (CPython's
+    /// extension modules', OpenSSL's) must be done before the process may exit, or they race
+    /// with the libraries' exit handlers (found: `OPENSSL_cleanup` against a worker's
+    /// thread-exit cleanup, a heap corruption at exit after asyncio ran on a worker).
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Runs code in the worker's subinterpreter from other threads (the interrupter).
     #[cfg(py_3_12)]
     remote: Mutex<Option<crate::raw::interp::Remote>>,
@@ -162,6 +182,8 @@ pub(crate) struct Worker {
     in_sub: AtomicBool,
     /// It belongs to a pool with subinterpreters but runs in the main interpreter.
     in_main: AtomicBool,
+    /// Its event loop's wake-ups and running coroutine calls, once it ran one.
+    lane: coroutine::LaneCell,
 }
 
 /// Where a new worker reports that it is ready (or why it is not).
@@ -176,10 +198,12 @@ impl Shared {
             retired: AtomicBool::new(false),
             exited: Mutex::new(false),
             exited_cv: Condvar::new(),
+            thread: Mutex::new(None),
             #[cfg(py_3_12)]
             remote: Mutex::new(None),
             in_sub: AtomicBool::new(false),
             in_main: AtomicBool::new(false),
+            lane: coroutine::LaneCell::new(),
         });
         self.workers
             .lock()
@@ -187,11 +211,13 @@ impl Shared {
             .push(worker.clone());
         let shared = self.clone();
         let n = self.worker_seq.fetch_add(1, Ordering::Relaxed);
+        let w = worker.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("{}-{n}", self.name))
             .spawn(move || worker_loop(&shared, &worker, ready));
-        if let Err(e) = spawned {
-            eprintln!("pyhost: could not start an executor worker thread: {e}");
+        match spawned {
+            Ok(handle) => *w.thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle),
+            Err(e) => eprintln!("pyhost: could not start an executor worker thread: {e}"),
         }
     }
 
@@ -206,11 +232,49 @@ impl Shared {
             return Poll::Pending;
         }
         if let Some(j) = job.take() {
-            q.jobs.push_back(j);
+            self.push(q, j);
         }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues `job` (the queue has room) and wakes a worker for it: an idle one, and the
+    /// looping ones when it is a coroutine call or nobody else could take it.
+    fn push(&self, mut q: std::sync::MutexGuard<'_, Queue>, job: Job) {
+        let coroutine = job.coroutine;
+        q.jobs.push_back(job);
+        let idle = q.idle;
         drop(q);
         self.not_empty.notify_one();
-        Poll::Ready(Ok(()))
+        if self.looping.load(Ordering::SeqCst) > 0 && (coroutine || idle == 0) {
+            let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+            for lane in workers.iter().filter_map(|w| w.lane.get()) {
+                if lane.is_looping() {
+                    lane.wake();
+                }
+            }
+        }
+    }
+
+    /// For a worker running its loop: the coroutine call at the front of the queue.
+    fn take_coroutine(&self) -> coroutine::Taken {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        match q.jobs.front() {
+            Some(j) if j.coroutine => {
+                let job = q.jobs.pop_front().expect("a front job");
+                self.took(q);
+                coroutine::Taken::Job(job)
+            }
+            Some(_) if q.idle == 0 => coroutine::Taken::PlainWaiting,
+            _ => coroutine::Taken::Nothing,
+        }
+    }
+
+    /// After a job left the queue: room for the next.
+    fn took(&self, mut q: std::sync::MutexGuard<'_, Queue>) {
+        let wakers = std::mem::take(&mut q.space_wakers);
+        drop(q);
+        self.not_full.notify_one();
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// Queues a job, blocking while the queue is full.
@@ -225,30 +289,28 @@ impl Shared {
             }
             q = self.not_full.wait(q).unwrap_or_else(|e| e.into_inner());
         }
-        q.jobs.push_back(job);
-        drop(q);
-        self.not_empty.notify_one();
+        self.push(q, job);
         Ok(())
     }
 
-    /// Takes the next job, waiting for one; `None` once the queue is closed and empty.
-    fn next_job(&self, worker: &Worker) -> Option<Job> {
+    /// Takes the next job, waiting for one when `wait`; `None` once the queue is closed and
+    /// empty (or, without `wait`, when it is empty).
+    fn next_job(&self, worker: &Worker, wait: bool) -> Option<Job> {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if worker.retired.load(Ordering::Acquire) {
                 return None;
             }
             if let Some(job) = q.jobs.pop_front() {
-                let wakers = std::mem::take(&mut q.space_wakers);
-                drop(q);
-                self.not_full.notify_one();
-                wakers.into_iter().for_each(Waker::wake);
+                self.took(q);
                 return Some(job);
             }
-            if q.closed {
+            if q.closed || !wait {
                 return None;
             }
+            q.idle += 1;
             q = self.not_empty.wait(q).unwrap_or_else(|e| e.into_inner());
+            q.idle -= 1;
         }
     }
 
@@ -260,7 +322,10 @@ impl Shared {
             control.resolve(Error::Cancelled);
         } else if control.transition(RUNNING, CANCELLED) {
             self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
-            self.supervisor.notify();
+            match control.on_cancel.get() {
+                Some(cancel_task) => cancel_task(),
+                None => self.supervisor.notify(),
+            }
         }
     }
 
@@ -320,12 +385,25 @@ fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>, ready: Ready) {
             if let Some(r) = ready {
                 let _ = r.send(Ok(()));
             }
-            while let Some(job) = shared.next_job(worker) {
+            loop {
+                // While coroutines of this worker are pending, it runs their loop, and takes
+                // plain calls only when the loop steps out for one.
+                let looping = worker.lane.get().is_some_and(|l| l.pending() > 0);
+                if looping {
+                    coroutine::run_loop(shared, worker, &place);
+                }
+                let Some(job) = shared.next_job(worker, !looping) else {
+                    if looping && !worker.retired.load(Ordering::Acquire) {
+                        continue;
+                    }
+                    break;
+                };
                 run_job(shared, worker, &place, job);
                 if worker.retired.load(Ordering::Acquire) {
                     break;
                 }
             }
+            coroutine::close(&place);
             #[cfg(py_3_12)]
             worker
                 .remote
@@ -352,12 +430,31 @@ fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>, ready: Ready) {
 }
 
 fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
-    let Job { control, run } = job;
-    if !control.transition(QUEUED, RUNNING) {
+    if !job.control.transition(QUEUED, RUNNING) {
         return; // cancelled while queued: already resolved
     }
     let waited = Instant::now();
-    let outcome = place.with_gil(|py| {
+    let (control, coroutine) = (job.control.clone(), job.coroutine);
+    let outcome = place.with_gil(|py| Ok(run_started(shared, worker, job, waited, py)));
+    finish_job(shared, &control, coroutine, outcome);
+}
+
+/// Runs a job on a worker that holds the GIL already (its event loop took the job).
+fn run_held(shared: &Shared, worker: &Worker, job: Job, py: Python<'_>) {
+    if !job.control.transition(QUEUED, RUNNING) {
+        return;
+    }
+    let (control, coroutine) = (job.control.clone(), job.coroutine);
+    let outcome = Ok(run_started(shared, worker, job, Instant::now(), py));
+    finish_job(shared, &control, coroutine, outcome);
+}
+
+type Ran = std::thread::Result<()>;
+
+/// The part of running a job that needs the GIL: its timing, and the worker's current call.
+fn run_started(shared: &Shared, worker: &Worker, job: Job, waited: Instant, py: Python<'_>) -> Ran {
+    let Job { control, run, .. } = job;
+    {
         let now = Instant::now();
         shared.stats.gil_wait_ns.fetch_add(
             now.duration_since(waited).as_nanos() as u64,
@@ -380,8 +477,14 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
             .stats
             .run_ns
             .fetch_add(now.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        Ok(r)
-    });
+        r
+    }
+}
+
+/// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.
+/// A coroutine call goes on in its worker's loop (or its job ended it already).
+fn finish_job(shared: &Shared, control: &Control, coroutine: bool, outcome: Result<Ran>) {
+    let ends_here = !coroutine || outcome.is_err();
     match outcome {
         Ok(Ok(())) => {}
         // The job's own closure catches its panics; this is a panic in pyhost itself.
@@ -391,7 +494,7 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
         ))),
         Err(e) => control.resolve(e),
     }
-    if control.transition(RUNNING, DONE) {
+    if ends_here && control.transition(RUNNING, DONE) {
         shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -428,6 +531,7 @@ impl Executor {
             Job {
                 control: control.clone(),
                 run,
+                coroutine: false,
             },
             control,
             slot,
@@ -498,13 +602,15 @@ impl Executor {
         T: Send + 'static,
     {
         let (job, control, slot) = self.make(timeout, f);
-        // Queue it now when there is room; otherwise the future waits for room when polled.
+        self.submit(job, control, slot)
+    }
+
+    /// Queues `job` now when there is room; otherwise its future waits for room when polled.
+    fn submit<T>(&self, job: Job, control: Arc<Control>, slot: Arc<Slot<T>>) -> Call<T> {
+        let q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         let mut job = Some(job);
-        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         if !q.closed && q.jobs.len() < self.shared.capacity {
-            q.jobs.extend(job.take());
-            drop(q);
-            self.shared.not_empty.notify_one();
+            self.shared.push(q, job.take().expect("not taken yet"));
             return Call {
                 phase: Phase::Waiting {
                     control,
@@ -535,7 +641,7 @@ impl Executor {
     {
         let (job, control, slot) = self.make(self.shared.default_timeout, f);
         {
-            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             if q.closed {
                 return Err(Error::ExecutorClosed);
             }
@@ -544,9 +650,8 @@ impl Executor {
                     capacity: self.shared.capacity,
                 });
             }
-            q.jobs.push_back(job);
+            self.shared.push(q, job);
         }
-        self.shared.not_empty.notify_one();
         Ok(Call {
             phase: Phase::Waiting {
                 control,
@@ -608,6 +713,9 @@ impl Executor {
                 if let Some(c) = current {
                     self.shared.cancel(&c);
                 }
+                for c in w.lane.get().map(|l| l.running()).unwrap_or_default() {
+                    self.shared.cancel(&c);
+                }
             }
         }
         // Draining may take as long as the queued calls do; cancelling at most the grace.
@@ -636,6 +744,18 @@ impl Executor {
                             .0;
                     }
                 }
+            }
+        }
+        // Threads that exited are joined; a stuck one stays detached.
+        for w in &workers {
+            if !*w.exited.lock().unwrap_or_else(|e| e.into_inner()) {
+                continue;
+            }
+            let handle = w.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(h) = handle
+                && h.thread().id() != std::thread::current().id()
+            {
+                let _ = h.join();
             }
         }
         self.shared.supervisor.stop();

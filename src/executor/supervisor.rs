@@ -13,7 +13,7 @@ use super::{CURRENT_WORKER, Shared, Worker};
 use crate::helper::Helper;
 use crate::raw::interp::PerInterp;
 use crate::types::{Any, Dict, Function, Tuple};
-use crate::{Borrowed, Error, Object, PyErr, Python, Result, raw, with_gil};
+use crate::{Borrowed, Error, IntoPython, Object, PyErr, Python, Result, raw, with_gil};
 
 pub(crate) struct Supervisor {
     state: Mutex<SupState>,
@@ -183,31 +183,61 @@ fn interrupt(worker: &Arc<Worker>, control: &Arc<Control>) {
 }
 
 /// Raises `pyhost.CallInterrupted` in the worker, if `control` is still its current call.
-fn raise_interruption(py: Python<'_>, worker: &Worker, control: &Arc<Control>) -> Result<()> {
+fn raise_interruption(py: Python<'_>, worker: &Arc<Worker>, control: &Arc<Control>) -> Result<()> {
     let exc = interrupt_exception(py)?;
-    let is_current = worker
+    // The worker publishes and clears its current call with its interpreter's GIL held, and
+    // we hold that GIL now: if the call is still current, the exception lands in it and
+    // nowhere else.
+    if !is_current_call(worker, control) {
+        return Ok(());
+    }
+    let ident = worker.ident.load(Ordering::Acquire);
+    // A thread waiting in a green-thread hub (eventlet, gevent) or an asyncio selector runs no
+    // bytecode, so an asynchronous exception would wait with it. Those waits are woken from
+    // here, by the helper. Not once a subinterpreter exists: `sys._current_frames()` then
+    // makes frame objects for the threads of every interpreter, in the calling one's
+    // allocator, which corrupts the heaps of interpreters with their own (found on 3.12: a
+    // double free).
+    if !crate::raw::interp::subs_exist() {
+        let (w, c) = (Arc::downgrade(worker), Arc::downgrade(control));
+        let still = Function::new(py, "_pyhost_still_stopping", None, move |py, _, _| {
+            let current = match (w.upgrade(), c.upgrade()) {
+                (Some(w), Some(c)) => is_stopping(&w, &c),
+                _ => false,
+            };
+            current.into_python(py)
+        })?;
+        let thrown: bool = WAKE
+            .get(py, "wake")?
+            .call1((ident, &exc, still))?
+            .extract()?;
+        if thrown {
+            // The hub throws the exception into the call's greenlet itself.
+            return Ok(());
+        }
+    }
+    // The helper ran Python code, which may have let the worker run on: only if the call is
+    // still current does the exception land in it.
+    if is_current_call(worker, control) {
+        raw::set_async_exc(py, ident, Some(&exc));
+        control.async_exc_sent.store(true, Ordering::Release);
+    }
+    Ok(())
+}
+
+fn is_current_call(worker: &Worker, control: &Arc<Control>) -> bool {
+    worker
         .current
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
-        .is_some_and(|c| Arc::ptr_eq(c, control));
-    // The worker publishes and clears its current call with its interpreter's GIL held, and
-    // we hold that GIL now: if the call is still current, the exception lands in it and
-    // nowhere else.
-    if is_current {
-        let ident = worker.ident.load(Ordering::Acquire);
-        raw::set_async_exc(py, ident, Some(&exc));
-        control.async_exc_sent.store(true, Ordering::Release);
-        // An asyncio loop waiting in its selector runs no bytecode, so the exception would
-        // wait with it: cancel its tasks through its self-pipe, which wakes it. Not once a
-        // subinterpreter exists: `sys._current_frames()` then makes frame objects for the
-        // threads of every interpreter, in the calling one's allocator, which corrupts the
-        // heaps of interpreters with their own (found on 3.12: a double free).
-        if !crate::raw::interp::subs_exist() {
-            WAKE.get(py, "cancel_running_loop")?.call1((ident,))?;
-        }
-    }
-    Ok(())
+        .is_some_and(|c| Arc::ptr_eq(c, control))
+}
+
+/// `control` is still the worker's current call, stopped (so an exception thrown later into
+/// its greenlet cannot hit the next call).
+fn is_stopping(worker: &Worker, control: &Arc<Control>) -> bool {
+    is_current_call(worker, control) && matches!(control.state(), TIMED_OUT | CANCELLED)
 }
 
 /// Wakes an interruptible sleep (it re-checks the call's state).
@@ -216,29 +246,83 @@ fn wake(worker: &Worker) {
     worker.wake.notify_all();
 }
 
-/// Finds the asyncio loop a thread runs (a `run_forever` frame of a loop on its stack) and
-/// cancels the loop's tasks from its own thread (`call_soon_threadsafe` writes to the loop's
-/// self-pipe, which ends its wait in the selector). Nothing is imported to look.
+/// Wakes what a thread waits in, found from its stack (nothing is imported to look):
+/// - an asyncio loop (a `run_forever` frame): its tasks are cancelled from its own thread
+///   (`call_soon_threadsafe` writes to the loop's self-pipe); the asynchronous exception is
+///   raised too.
+/// - a gevent hub (its `run` frame): `exc` is thrown into the hub's parent, the greenlet that
+///   runs the call, by a callback (`run_callback_threadsafe` wakes the loop).
+/// - an eventlet hub (its `wait` frame): the same with a timer of the hub, which a pipe
+///   registered with its poller wakes; an idle hub sleeps in pyhost's interruptible sleep
+///   (see [`install_sleep`]), which the interrupter wakes.
+///
+/// True when `exc` is thrown by the hub (no asynchronous exception then).
 static WAKE: Helper = Helper::new(
     r#"
 import sys
 
-def cancel_running_loop(ident):
-    aio = sys.modules.get("asyncio")
+def wake(ident, exc, still):
     frame = sys._current_frames().get(ident)
-    if aio is None or frame is None:
-        return False
+    aio = sys.modules.get("asyncio")
+    gevent_hub = sys.modules.get("gevent.hub")
+    eventlet_hub = sys.modules.get("eventlet.hubs.hub")
     while frame is not None:
-        if frame.f_code.co_name == "run_forever":
-            loop = frame.f_locals.get("self")
-            if isinstance(loop, aio.AbstractEventLoop) and not loop.is_closed():
-                def cancel():
-                    for task in aio.all_tasks(loop):
-                        task.cancel()
-                loop.call_soon_threadsafe(cancel)
-                return True
+        name = frame.f_code.co_name
+        if name in ("run_forever", "run", "wait"):
+            owner = frame.f_locals.get("self")
+            if name == "run_forever" and aio is not None:
+                if isinstance(owner, aio.AbstractEventLoop) and not owner.is_closed():
+                    _cancel_tasks(aio, owner)
+                    return False
+            if name == "run" and gevent_hub is not None and isinstance(owner, gevent_hub.Hub):
+                return _gevent(owner, exc, still)
+            if name == "wait" and eventlet_hub is not None:
+                if isinstance(owner, eventlet_hub.BaseHub):
+                    return _eventlet(owner, exc, still)
         frame = frame.f_back
     return False
+
+def _cancel_tasks(aio, loop):
+    def cancel():
+        for task in aio.all_tasks(loop):
+            task.cancel()
+    loop.call_soon_threadsafe(cancel)
+
+def _gevent(hub, exc, still):
+    target = hub.parent
+    if target is None:
+        return False
+    def throw():
+        if still():
+            target.throw(exc)
+    hub.loop.run_callback_threadsafe(throw)
+    return True
+
+def _eventlet(hub, exc, still):
+    target = hub.greenlet.parent
+    if target is None:
+        return False
+    import posix
+    poller = getattr(hub, "poll", None)
+    pipe = None
+    if poller is not None and hasattr(poller, "register"):
+        pipe = posix.pipe()
+    def throw():
+        if pipe is not None:
+            try:
+                poller.unregister(pipe[0])
+            except (OSError, ValueError, KeyError):
+                pass
+            posix.close(pipe[0])
+            posix.close(pipe[1])
+        if still():
+            target.throw(exc)
+    hub.schedule_call_global(0, throw)
+    if pipe is not None:
+        # Level-triggered readable until `throw` unregisters it: the poll ends now.
+        poller.register(pipe[0], 1)
+        posix.write(pipe[1], b"!")
+    return True
 "#,
 );
 
@@ -284,14 +368,47 @@ impl Worker {
 
 /// Replaces `time.sleep` with a version that executor workers can interrupt. Elsewhere it calls
 /// the original.
+///
+/// It also gives eventlet an interruptible `time` for its hub: eventlet's hub sleeps with the
+/// `time.sleep` of `eventlet.patcher.original("time")` when it has no file to watch, and that
+/// function returns the module stored as `sys.modules["__original_module_time"]` when there is
+/// one. There, the sleep of a worker whose call is stopped returns early (the hub then runs the
+/// timer that throws the interruption into the call's greenlet).
 pub(crate) fn install_sleep(py: Python<'_>) -> Result<()> {
     let time = py.import("time")?;
     if time.hasattr("_pyhost_original_sleep")? {
         return Ok(());
     }
     let current = time.getattr("sleep")?;
-    let original = current.clone().unbind();
-    let f = Function::new(
+    let f = interruptible_sleep(py, &current, true)?;
+    let modules = py.import("sys")?.getattr("modules")?;
+    const ORIGINAL_TIME: &str = "__original_module_time";
+    if !modules
+        .call_method1("__contains__", (ORIGINAL_TIME,))?
+        .is_truthy()?
+    {
+        let copy = py
+            .import("types")?
+            .getattr("ModuleType")?
+            .call1(("time",))?;
+        copy.getattr("__dict__")?
+            .call_method1("update", (time.getattr("__dict__")?,))?;
+        copy.setattr("sleep", interruptible_sleep(py, &current, false)?)?;
+        modules.set_item(ORIGINAL_TIME, copy)?;
+    }
+    time.setattr("_pyhost_original_sleep", &current)?;
+    time.setattr("sleep", f)
+}
+
+/// A `time.sleep` that an executor worker's stopped call wakes: it raises
+/// `pyhost.CallInterrupted` then (`raise_it`), or returns early.
+fn interruptible_sleep<'py>(
+    py: Python<'py>,
+    original: &Object<'py, Any>,
+    raise_it: bool,
+) -> Result<Object<'py, crate::types::Callable>> {
+    let original = original.clone().unbind();
+    Function::new(
         py,
         "sleep",
         Some(
@@ -320,7 +437,7 @@ pub(crate) fn install_sleep(py: Python<'_>) -> Result<()> {
             let d = Duration::try_from_secs_f64(secs)
                 .map_err(|_| Error::overflow_error("sleep length is too large"))?;
             let interrupted = py.allow_threads(|| worker.sleep(d));
-            if interrupted {
+            if interrupted && raise_it {
                 // Raise it here, now, rather than leave the scheduled one pending.
                 // Clears this thread's pending asynchronous exception.
                 raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
@@ -331,7 +448,5 @@ pub(crate) fn install_sleep(py: Python<'_>) -> Result<()> {
             }
             Ok(py.none().into_any())
         },
-    )?;
-    time.setattr("_pyhost_original_sleep", &current)?;
-    time.setattr("sleep", f)
+    )
 }

@@ -415,6 +415,7 @@ pub(crate) fn vectorcall_method<'py>(
     name: Borrowed<'_, 'py, Str>,
     args: &mut [Borrowed<'_, 'py, Any>],
 ) -> Result<Object<'py, Any>> {
+    #[cfg_attr(not(py_3_9), allow(unused_variables))]
     let py = name.py();
     #[cfg(py_3_9)]
     {
