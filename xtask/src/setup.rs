@@ -9,13 +9,14 @@ use std::process::Command;
 
 /// Debian packages the host build and tests need (libclang for bindgen, the headers of the
 /// default Python, venv for the agent's datadog-checks-base test, valgrind for the memcheck
-/// step).
+/// step, a Prometheus server for the agent's scrape test).
 pub const HOST_PACKAGES: &[&str] = &[
     "pkg-config",
     "libclang-dev",
     "python3-dev",
     "python3-venv",
     "valgrind",
+    "prometheus",
 ];
 
 /// Debian packages of the aarch64 cross build and its runs under qemu.

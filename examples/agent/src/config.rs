@@ -31,14 +31,24 @@ pub struct AgentConfig {
     pub run_path: PathBuf,
     /// Python worker threads.
     pub workers: usize,
+    /// Runs in flight at once (`check_runners`, the Datadog Agent's setting): each runner runs
+    /// one instance at a time.
+    pub check_runners: usize,
     /// Run checks on subinterpreters with their own GIL (`Some(true)`), on the main
     /// interpreter (`Some(false)`), or the former when CPython has them (`None`, the default).
     pub subinterpreters: Option<bool>,
-    /// How long a check run may take before it is cancelled (overridable per instance with
-    /// `timeout`).
+    /// How long a check run may take before it is cancelled (overridable per instance, or in
+    /// a check's `init_config`, with `check_timeout`). Instances run on their own intervals
+    /// (`min_collection_interval`).
     pub check_timeout: Duration,
     /// The log level.
     pub log_level: log::LevelFilter,
+    /// Where continuous mode serves `/metrics` and `/status` (`http_address`; `None`: not at
+    /// all). Loopback by default.
+    pub http_address: Option<std::net::SocketAddr>,
+    /// Histogram aggregates and percentiles (`histogram_aggregates`,
+    /// `histogram_percentiles`).
+    pub histograms: crate::sampler::HistogramSettings,
     /// Where Python checks run unless their configuration says otherwise (`isolation`).
     pub isolation: Isolation,
     /// Worker processes for checks with `isolation: process`.
@@ -63,9 +73,12 @@ impl AgentConfig {
             venv: None,
             run_path: std::env::temp_dir().join("pyhost-agent-run"),
             workers: 4,
+            check_runners: 4,
             subinterpreters: None,
             check_timeout: Duration::from_secs(10),
             log_level: log::LevelFilter::Info,
+            histograms: Default::default(),
+            http_address: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 5099))),
             isolation: Isolation::InProcess,
             process_workers: 2,
             process_memory_limit: None,
@@ -108,6 +121,9 @@ impl AgentConfig {
                 }
                 "run_path" => cfg.run_path = path_of(v).ok_or_else(bad)?,
                 "workers" => cfg.workers = v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? as usize,
+                "check_runners" => {
+                    cfg.check_runners = v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? as usize
+                }
                 "subinterpreters" => {
                     cfg.subinterpreters = match v {
                         Value::Bool(b) => Some(*b),
@@ -116,6 +132,48 @@ impl AgentConfig {
                     }
                 }
                 "check_timeout" => cfg.check_timeout = seconds(v).ok_or_else(bad)?,
+                "http_address" => {
+                    cfg.http_address = match v {
+                        Value::Null => None,
+                        Value::Bool(false) => None,
+                        Value::String(a) => Some(a.parse().map_err(|e| {
+                            format!(
+                                "{}: `http_address` {a}: {e} (an IP address and port, such as \
+                                 127.0.0.1:5099; null turns the endpoints off)",
+                                path.display()
+                            )
+                        })?),
+                        _ => return Err(bad()),
+                    }
+                }
+                "histogram_aggregates" => {
+                    const KNOWN: [&str; 6] = ["avg", "median", "max", "min", "count", "sum"];
+                    let list: Option<Vec<String>> = v.as_array().and_then(|a| {
+                        a.iter()
+                            .map(|x| x.as_str().filter(|s| KNOWN.contains(s)).map(String::from))
+                            .collect()
+                    });
+                    cfg.histograms.aggregates = list.ok_or_else(|| {
+                        format!(
+                            "{}: `{key}`: a list of {}",
+                            path.display(),
+                            KNOWN.join(", ")
+                        )
+                    })?;
+                }
+                "histogram_percentiles" => {
+                    let list: Option<Vec<f64>> = v.as_array().and_then(|a| {
+                        a.iter()
+                            .map(|x| x.as_f64().filter(|p| *p > 0.0 && *p < 1.0))
+                            .collect()
+                    });
+                    cfg.histograms.percentiles = list.ok_or_else(|| {
+                        format!(
+                            "{}: `{key}`: a list of fractions between 0 and 1 (0.95)",
+                            path.display()
+                        )
+                    })?;
+                }
                 "isolation" => cfg.isolation = Isolation::parse(v).ok_or_else(bad)?,
                 "process_workers" => {
                     cfg.process_workers = v.as_u64().filter(|n| *n > 0).ok_or_else(bad)? as usize
@@ -217,7 +275,9 @@ pub struct InstanceConfig {
     pub instance: Value,
     /// `min_collection_interval` (default 15 s).
     pub interval: Duration,
-    /// `timeout`, else the agent's `check_timeout`.
+    /// The run's deadline: `check_timeout` of the instance, else of `init_config`, else the
+    /// agent's. A check's own `timeout` option (an HTTP timeout, for example) is the check's
+    /// business, as in the Datadog Agent.
     pub timeout: Duration,
     /// `isolation` of the instance, else of `init_config`; `None`: the agent's default.
     pub isolation: Option<Isolation>,
@@ -312,7 +372,7 @@ fn load_check_file(
             check: check.to_owned(),
             isolation,
             interval: number("min_collection_interval").unwrap_or(DEFAULT_INTERVAL),
-            timeout: number("timeout").unwrap_or(default_timeout),
+            timeout: number("check_timeout").unwrap_or(default_timeout),
             check_id: check_id(check, instance, &init_config),
             init_config: init_config.clone(),
             instance: instance.clone(),
@@ -359,7 +419,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("web.yaml"),
-            "init_config:\n  timeout: 3\ninstances:\n  - url: a\n    min_collection_interval: 30\n  - url: b\n    timeout: 1.5\n    isolation: process\n",
+            "init_config:\n  check_timeout: 3\ninstances:\n  - url: a\n    min_collection_interval: 30\n  - url: b\n    check_timeout: 1.5\n    timeout: 60\n    isolation: process\n",
         )
         .unwrap();
         std::fs::write(dir.join("broken.yaml"), "instances: 5\n").unwrap();

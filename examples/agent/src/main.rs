@@ -17,18 +17,22 @@
 
 mod aggregator;
 mod config;
+mod http;
 mod logger;
 mod native;
 #[cfg(feature = "python")]
 mod python;
 mod report;
 mod runner;
+mod sampler;
+mod scheduler;
 mod yaml;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+#[cfg(feature = "python")]
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use config::{AgentConfig, InstanceConfig};
@@ -177,10 +181,12 @@ fn main() -> ExitCode {
         instances.len(),
         cfg.confd_dir.display()
     );
+    let runners = cfg.check_runners;
+    let (hostname, http_address) = (cfg.hostname.clone(), cfg.http_address);
     let agent = runner::Agent::new(cfg, &instances);
     if args.once {
         let all: Vec<&InstanceConfig> = instances.iter().collect();
-        let reports = agent.run_all(&all);
+        let reports = agent.run_all(&all, runners);
         if args.json {
             println!(
                 "{}",
@@ -191,7 +197,18 @@ fn main() -> ExitCode {
             print!("{}", report::to_table(&reports, &problems));
         }
     } else {
-        run_forever(&agent, &instances, args.json);
+        let exporter = Arc::new(http::Exporter::new(&hostname));
+        if let Some(addr) = http_address {
+            match http::serve(addr, exporter.clone()) {
+                Ok(bound) => log::info!("serving /metrics and /status on http://{bound}"),
+                Err(e) => {
+                    eprintln!("pyhost-agent: {e}");
+                    agent.shutdown();
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        run_forever(&agent, &instances, runners, args.json, &exporter);
     }
     agent.shutdown();
     ExitCode::SUCCESS
@@ -221,84 +238,116 @@ fn print_python_info(cfg: AgentConfig) -> ExitCode {
     }
 }
 
-/// Runs each instance on its interval until Ctrl-C, printing a summary after each round.
-fn run_forever(agent: &runner::Agent, instances: &[InstanceConfig], json: bool) {
-    let stop = Arc::new((Mutex::new(false), Condvar::new()));
-    let flag = Arc::new(AtomicBool::new(false));
+/// Runs each instance on its own interval until Ctrl-C or SIGTERM, printing each run as it
+/// ends, then a summary per instance.
+fn run_forever(
+    agent: &runner::Agent,
+    instances: &[InstanceConfig],
+    runners: usize,
+    json: bool,
+    exporter: &http::Exporter,
+) {
+    let stopper = scheduler::SharedStopper::default();
     {
-        let (stop, flag) = (stop.clone(), flag.clone());
-        // SIGINT or SIGTERM: the first cancels the runs in flight, stops the loop and shuts
-        // down in order (the last round's summary is printed); a second one, while that is
-        // under way, ends the process at once.
+        let stopper = stopper.clone();
+        // SIGINT or SIGTERM: the first cancels the runs in flight, stops the schedule and shuts
+        // down in order (with the summary); a second one, while that is under way, ends the
+        // process at once.
         if let Err(e) = ctrlc::set_handler(move || {
-            if flag.swap(true, Ordering::SeqCst) {
+            if !stopper.stop() {
                 eprintln!("pyhost-agent: second signal, exiting now");
                 std::process::exit(130);
             }
             #[cfg(feature = "python")]
             python::STOPPING.store(true, Ordering::SeqCst);
-            *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            stop.1.notify_all();
         }) {
             log::warn!("cannot install the Ctrl-C handler: {e}");
         }
     }
     let start = Instant::now();
-    let mut next_due: Vec<Instant> = vec![start; instances.len()];
-    log::info!("running until Ctrl-C or SIGTERM (a second one exits at once)");
-    while !flag.load(Ordering::SeqCst) {
-        let now = Instant::now();
-        let due: Vec<usize> = (0..instances.len())
-            .filter(|&i| next_due[i] <= now)
-            .collect();
-        if !due.is_empty() {
-            let batch: Vec<&InstanceConfig> = due.iter().map(|&i| &instances[i]).collect();
-            let reports = agent.run_all(&batch);
-            for &i in &due {
-                next_due[i] = now + instances[i].interval;
-            }
-            print_summary(start.elapsed(), &reports, json);
-        }
-        let wake = next_due
-            .iter()
-            .min()
-            .copied()
-            .unwrap_or(now + Duration::from_secs(15));
-        let guard = stop.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !*guard {
-            let _ = stop
-                .1
-                .wait_timeout(guard, wake.saturating_duration_since(Instant::now()));
-        }
-    }
+    log::info!(
+        "running {} instances on {runners} runners until Ctrl-C or SIGTERM (a second one exits at once)",
+        instances.len()
+    );
+    let stats = scheduler::run(agent, instances, runners, &stopper, |report, stats| {
+        exporter.record(report, stats);
+        print_run(start.elapsed(), report, stats, json);
+    });
     log::info!("stopping");
+    print_final_summary(start.elapsed(), instances, &stats, json);
 }
 
-fn print_summary(at: Duration, reports: &[report::RunReport], json: bool) {
+/// One line per run: what it submitted, or why it failed.
+fn print_run(at: Duration, r: &report::RunReport, stats: &scheduler::InstanceStats, json: bool) {
     if json {
-        println!("{}", report::to_json(reports, &[]));
+        let mut v = r.to_json();
+        v["run"] = serde_json::json!(stats.runs);
+        println!("{v}");
         return;
     }
-    let failed: Vec<String> = reports
-        .iter()
-        .filter_map(|r| {
-            r.error
-                .as_ref()
-                .map(|e| format!("{} ({})", r.check, e.kind.name()))
-        })
-        .collect();
-    let count = |f: fn(&report::RunReport) -> usize| reports.iter().map(f).sum::<usize>();
+    let what = match &r.error {
+        None => format!(
+            "ok: {} metrics, {} service checks, {} events",
+            r.batch.metrics.len(),
+            r.batch.service_checks.len(),
+            r.batch.events.len()
+        ),
+        Some(e) => format!("failed ({}): {}", e.kind.name(), e.message),
+    };
     println!(
-        "[+{:>6.1}s] ran {} checks: {} metrics, {} service checks, {} events{}",
+        "[+{:>7.1}s] {} run {}: {what} ({:.0} ms)",
         at.as_secs_f64(),
-        reports.len(),
-        count(|r| r.batch.metrics.len()),
-        count(|r| r.batch.service_checks.len()),
-        count(|r| r.batch.events.len()),
-        if failed.is_empty() {
-            String::new()
-        } else {
-            format!("; failed: {}", failed.join(", "))
-        }
+        r.check_id,
+        stats.runs,
+        r.duration.as_secs_f64() * 1000.0
     );
+}
+
+/// Runs, failures, skipped runs and durations of every instance.
+fn print_final_summary(
+    at: Duration,
+    instances: &[InstanceConfig],
+    stats: &[scheduler::InstanceStats],
+    json: bool,
+) {
+    if json {
+        let rows: Vec<serde_json::Value> = instances
+            .iter()
+            .zip(stats)
+            .map(|(i, s)| {
+                serde_json::json!({
+                    "check_id": i.check_id, "runs": s.runs, "errors": s.errors,
+                    "skipped": s.skipped,
+                    "last_duration_ms": s.last_duration.as_secs_f64() * 1000.0,
+                    "max_duration_ms": s.max_duration.as_secs_f64() * 1000.0,
+                    "last_error": s.last_error.as_ref().map(|e| e.message.clone()),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"summary": rows, "seconds": at.as_secs_f64()})
+        );
+        return;
+    }
+    println!("summary after {:.1} s:", at.as_secs_f64());
+    for (i, s) in instances.iter().zip(stats) {
+        let avg = if s.runs > 0 {
+            s.total_duration.as_secs_f64() * 1000.0 / s.runs as f64
+        } else {
+            0.0
+        };
+        println!(
+            "  {}: {} runs, {} failed, {} skipped; {avg:.0} ms on average, {:.0} ms at most{}",
+            i.check_id,
+            s.runs,
+            s.errors,
+            s.skipped,
+            s.max_duration.as_secs_f64() * 1000.0,
+            s.last_error
+                .as_ref()
+                .map(|e| format!("; last error: {}", e.message))
+                .unwrap_or_default()
+        );
+    }
 }

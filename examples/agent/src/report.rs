@@ -106,13 +106,29 @@ pub struct RunReport {
     pub duration: Duration,
     /// What it submitted.
     pub batch: Batch,
+    /// Its metrics aggregated ([`crate::sampler`]).
+    pub series: Vec<crate::sampler::Series>,
     /// Warnings it reported (`self.warning(...)`).
     pub warnings: Vec<String>,
     /// Its failure, if it failed.
     pub error: Option<CheckError>,
 }
 
+/// The name of the check metadata that carries a Python check's version (its module's
+/// `__version__`, or `unversioned`).
+pub const VERSION_METADATA: &str = "check_version";
+
 impl RunReport {
+    /// The check's version, for Python checks that loaded.
+    pub fn version(&self) -> Option<&str> {
+        self.batch
+            .metadata
+            .iter()
+            .rev()
+            .find(|(k, _)| k == VERSION_METADATA)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// As JSON.
     pub fn to_json(&self) -> Value {
         let mut v = self.batch.to_json();
@@ -121,9 +137,14 @@ impl RunReport {
         obj.insert("check_id".into(), json!(self.check_id));
         obj.insert("runtime".into(), json!(self.runtime));
         obj.insert("interpreter".into(), json!(self.interpreter));
+        obj.insert("version".into(), json!(self.version()));
         obj.insert(
             "duration_ms".into(),
             json!(self.duration.as_secs_f64() * 1000.0),
+        );
+        obj.insert(
+            "series".into(),
+            json!(self.series.iter().map(|p| p.to_json()).collect::<Vec<_>>()),
         );
         obj.insert("warnings".into(), json!(self.warnings));
         obj.insert(
@@ -168,17 +189,17 @@ pub fn to_table(reports: &[RunReport], problems: &[(String, String)]) -> String 
         };
         let _ = writeln!(
             out,
-            "\n== {} [{}] {} — {} in {:.0} ms",
+            "\n== {}{} [{}] {} — {} in {:.0} ms",
             r.check,
+            r.version().map(|v| format!(" {v}")).unwrap_or_default(),
             runtime,
             r.check_id,
             status,
             r.duration.as_secs_f64() * 1000.0
         );
-        if !r.batch.metrics.is_empty() {
+        if !r.series.is_empty() {
             let width = r
-                .batch
-                .metrics
+                .series
                 .iter()
                 .map(|m| m.name.len())
                 .max()
@@ -186,16 +207,18 @@ pub fn to_table(reports: &[RunReport], problems: &[(String, String)]) -> String 
                 .max(6);
             let _ = writeln!(
                 out,
-                "  {:<width$}  {:<15}  {:>14}  tags",
-                "metric", "type", "value"
+                "  {:<width$}  {:<5}  {:>14}  {:<20}  {:<10}  tags",
+                "series", "type", "value", "host", "timestamp"
             );
-            for m in &r.batch.metrics {
+            for m in &r.series {
                 let _ = writeln!(
                     out,
-                    "  {:<width$}  {:<15}  {:>14}  {}",
+                    "  {:<width$}  {:<5}  {:>14}  {:<20}  {:<10.0}  {}",
                     m.name,
-                    m.kind.name(),
+                    m.kind,
                     format_value(m.value),
+                    m.host,
+                    m.timestamp,
                     m.tags.join(",")
                 );
             }

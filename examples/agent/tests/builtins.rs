@@ -275,3 +275,99 @@ fn broken_checks_are_load_errors_and_others_keep_running() {
     let problems = out.json()["config_errors"].clone();
     assert_eq!(problems[0]["check"], "badyaml", "{problems}");
 }
+
+const BAD_INPUT: &str = r#"
+import aggregator
+from datadog_checks.base import AgentCheck
+
+
+class BadInputCheck(AgentCheck):
+    def check(self, instance):
+        case = instance["case"]
+        if case == "nul":
+            aggregator.submit_metric(self, self.check_id, aggregator.GAUGE, "bad\x00name", 1.0, [], "")
+        elif case == "tags":
+            aggregator.submit_metric(
+                self, self.check_id, aggregator.GAUGE, "tagged", 1.0,
+                [5, "ok:1", b"raw:2", "broken:\udcff", None], "",
+            )
+        elif case == "str_tags":
+            aggregator.submit_metric(self, self.check_id, aggregator.GAUGE, "x", 1.0, "env:prod", "")
+        elif case == "event":
+            aggregator.submit_event(self, self.check_id, {"msg_title": 5, "tags": ["a"]})
+        elif case == "empty_event":
+            aggregator.submit_event(self, self.check_id, {"tags": ["a"]})
+"#;
+
+/// Bad input to the builtins (issue 17, item 8) is a clear error or a warning, never silent.
+#[test]
+fn bad_input_to_builtins_is_an_error_or_a_warning() {
+    let dir = scratch("builtins-bad-input");
+    let conf: String = ["nul", "tags", "str_tags", "event", "empty_event"]
+        .iter()
+        .map(|c| format!("  - case: {c}\n    name: {c}\n"))
+        .collect();
+    setup(
+        &dir,
+        "badinput",
+        BAD_INPUT,
+        &format!("init_config:\ninstances:\n{conf}"),
+        "",
+    );
+    let out = agent(&dir, &["--config", "agent.yaml", "--once", "--json"]);
+    assert!(out.status.success(), "{}", out.stderr);
+    let runs = out.runs_of("badinput");
+    let run = |case: &str| {
+        runs.iter()
+            .find(|r| {
+                r["check_id"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!(":{case}:"))
+            })
+            .unwrap_or_else(|| panic!("no run of {case}"))
+    };
+    let error = |case: &str| {
+        run(case)["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert!(
+        error("nul").contains("control character '\\0'"),
+        "{}",
+        error("nul")
+    );
+    assert!(!out.stdout.contains('\0'));
+    // Tags: the str and bytes ones kept, the surrogate repaired, the others dropped, each
+    // said in the log.
+    let tagged = run("tags");
+    assert!(tagged["error"].is_null(), "{tagged}");
+    assert_eq!(
+        metrics(tagged)[0].3,
+        ["ok:1", "raw:2", "broken:\u{fffd}"],
+        "{tagged}"
+    );
+    assert!(
+        out.stderr.contains("a tag of type int was dropped")
+            && out.stderr.contains("a tag of type NoneType was dropped")
+            && out.stderr.contains("lone surrogates"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        error("str_tags").contains("tags must be a sequence (a list of str), not str"),
+        "{}",
+        error("str_tags")
+    );
+    assert!(
+        error("event").contains("event[\"msg_title\"] must be a str, not int"),
+        "{}",
+        error("event")
+    );
+    assert!(
+        error("empty_event").contains("needs a msg_title or a msg_text"),
+        "{}",
+        error("empty_event")
+    );
+}

@@ -116,9 +116,16 @@ fn the_table_shows_metrics_and_errors() {
     assert!(out.status.success(), "stderr:\n{}", out.stderr);
     let t = &out.stdout;
     assert!(t.starts_with("4 check runs: 3 ok, 1 failed"), "{t}");
-    assert!(t.contains("compute.primes      gauge"), "{t}");
+    // Aggregated series: name, type, value, host and timestamp.
     assert!(
-        t.contains("== failing [python]") && t.contains("ERROR (exception)"),
+        t.lines().any(|l| l.contains("compute.primes ")
+            && l.contains(" gauge ")
+            && l.contains("pyhost-example")),
+        "{t}"
+    );
+    assert!(t.contains("compute.prime.95percentile"), "{t}");
+    assert!(
+        t.contains("== failing unversioned [python]") && t.contains("ERROR (exception)"),
         "{t}"
     );
     assert!(

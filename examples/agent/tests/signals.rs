@@ -55,7 +55,7 @@ fn the_first_signal_cancels_a_check_in_flight() {
         &dir,
         "slow",
         SLOW,
-        "init_config:\ninstances:\n  - sleep: 120\n    timeout: 300\n",
+        "init_config:\ninstances:\n  - sleep: 120\n    check_timeout: 300\n",
         "",
     );
     let mut agent = start(&dir);
@@ -82,7 +82,7 @@ fn a_second_signal_ends_the_agent_at_once() {
         &dir,
         "slow",
         SLOW,
-        "init_config:\ninstances:\n  - blocked_in_c: 120\n    timeout: 300\n",
+        "init_config:\ninstances:\n  - blocked_in_c: 120\n    check_timeout: 300\n",
         "",
     );
     let mut agent = start(&dir);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pyhost::process::{ProcessCall, ProcessPool, Task};
 use pyhost::types::Module;
-use pyhost::{Error, Object, Unbound};
+use pyhost::{Error, Object};
 
 use super::{Outcome, builtins, ensure_base, run_instance};
 use crate::aggregator::{Aggregator, Batch};
@@ -72,7 +72,7 @@ struct WorkerState {
     /// Whether the worker was made ready for checks (`datadog_checks.base` found).
     based: OnceLock<pyhost::Result<()>>,
     /// Loaded check objects, by interpreter id and check id.
-    checks: Mutex<HashMap<(i64, String), Unbound>>,
+    checks: Mutex<HashMap<(i64, String), super::Loaded>>,
 }
 
 /// `_agent_worker.run_check(check, check_id, init_config_json, instance_json)`: loads the

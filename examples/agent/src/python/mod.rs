@@ -3,11 +3,14 @@
 
 mod builtins;
 mod isolated;
+mod load;
+
+use load::{Loaded, python_error, run_instance};
 
 pub use isolated::serve_if_worker;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,12 +40,11 @@ struct Inner {
     /// One single-worker pool per subinterpreter (empty when subinterpreters are off).
     subs: Vec<Executor>,
     /// Loaded check objects, by interpreter id and check id.
-    checks: Mutex<HashMap<(i64, String), Unbound>>,
+    checks: Mutex<HashMap<(i64, String), Loaded>>,
     /// Which subinterpreter runs each instance, by check id.
     pinned: Mutex<HashMap<String, usize>>,
     /// Checks that must run on the main interpreter, with the reason.
     refused: Mutex<HashMap<String, String>>,
-    next: AtomicUsize,
     /// Worker processes, for checks with `isolation: process` (started when one is
     /// configured).
     workers: Option<isolated::Workers>,
@@ -53,9 +55,43 @@ struct Inner {
 /// What a run returns: the check's warnings and its error, if any.
 type Outcome = (Vec<String>, Option<CheckError>);
 
+/// When a run started and ended on its worker: the run's own duration, whatever its caller
+/// waited for before or after.
+#[derive(Default)]
+struct Timing(Mutex<(Option<Instant>, Option<Instant>)>);
+
+impl Timing {
+    fn mark(&self, end: bool) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Some(Instant::now());
+        if end { t.1 = now } else { t.0 = now }
+    }
+
+    /// From the start to the end (or to now, for a run that never ended: stuck, cancelled).
+    fn duration(&self) -> Duration {
+        match *self.0.lock().unwrap_or_else(|e| e.into_inner()) {
+            (Some(s), Some(e)) => e.duration_since(s),
+            (Some(s), None) => s.elapsed(),
+            (None, _) => Duration::ZERO,
+        }
+    }
+}
+
+/// A finished run.
+pub struct Finished {
+    /// The check's warnings and error.
+    pub outcome: Outcome,
+    /// Where it ran: `main`, `subinterpreter` or `process`.
+    pub interpreter: &'static str,
+    /// How long it ran (in a worker process: from its submission).
+    pub duration: Duration,
+}
+
 /// A Python check run in progress.
 pub struct PendingRun {
     call: Pending,
+    timing: Arc<Timing>,
+    submitted: Instant,
     timeout: Duration,
     /// The subinterpreter pool it runs on (`None`: the main interpreter).
     sub: Option<usize>,
@@ -106,7 +142,7 @@ fn wait_unless_stopping<T>(
 
 impl PendingRun {
     /// Waits for the run to end; returns its outcome and the kind of interpreter that ran it.
-    pub fn wait(self) -> (Outcome, &'static str) {
+    pub fn wait(self) -> Finished {
         let started = Instant::now();
         let kind = if self.sub.is_some() {
             "subinterpreter"
@@ -120,9 +156,19 @@ impl PendingRun {
                 if let Some(w) = &self.rt.workers {
                     w.finished(&self.inst.check_id, &outcome);
                 }
-                return (outcome, "process");
+                return Finished {
+                    outcome,
+                    interpreter: "process",
+                    duration: self.submitted.elapsed(),
+                };
             }
-            Pending::Failed(e) => return ((Vec::new(), Some(e)), "process"),
+            Pending::Failed(e) => {
+                return Finished {
+                    outcome: (Vec::new(), Some(e)),
+                    interpreter: "process",
+                    duration: Duration::ZERO,
+                };
+            }
         };
         let result = wait_unless_stopping(call);
         if let Err(Error::RefusesSubinterpreters { module, .. }) = &result {
@@ -147,9 +193,16 @@ impl PendingRun {
                 .submit_to(&self.inst, None, rest.max(Duration::from_millis(1)));
             return again.wait();
         }
-        (outcome(result, self.timeout), kind)
+        Finished {
+            outcome: outcome(result, self.timeout),
+            interpreter: kind,
+            duration: self.timing.duration(),
+        }
     }
 }
+
+/// How long an interrupted check has to stop before its worker thread is given up as stuck.
+const GRACE: Duration = Duration::from_secs(1);
 
 /// The outcome of a finished run.
 fn outcome(result: pyhost::Result<Outcome>, timeout: Duration) -> Outcome {
@@ -169,9 +222,17 @@ fn outcome(result: pyhost::Result<Outcome>, timeout: Duration) -> Outcome {
                 "the agent is stopping: the run was cancelled".to_owned(),
             )),
         ),
-        Err(e @ Error::Stuck { .. }) => (
+        Err(Error::Stuck { after }) => (
             Vec::new(),
-            Some(CheckError::new(ErrorKind::Internal, e.to_string())),
+            Some(CheckError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the check ran longer than its timeout of {timeout:?} and did not stop when \
+                     interrupted: it is blocked in native code ({after:?} in all), so its worker \
+                     thread was left to it and replaced; `isolation: process` ends such a check \
+                     for certain"
+                ),
+            )),
         ),
         Err(e) => (Vec::new(), Some(python_error(&e))),
     }
@@ -213,7 +274,7 @@ impl Runtime {
         let main = Executor::builder()
             .workers(cfg.workers)
             .name("agent-python")
-            .grace(Duration::from_secs(2))
+            .grace(GRACE)
             .build()
             .map_err(|e| e.to_string())?;
         let base_dir = cfg.python_base_dir.clone();
@@ -257,7 +318,6 @@ impl Runtime {
             checks: Mutex::new(HashMap::new()),
             pinned: Mutex::new(HashMap::new()),
             refused: Mutex::new(HashMap::new()),
-            next: AtomicUsize::new(0),
             workers,
             isolation: cfg.isolation,
         })))
@@ -280,6 +340,8 @@ impl Runtime {
             };
             return PendingRun {
                 call,
+                timing: Arc::default(),
+                submitted: Instant::now(),
                 timeout: inst.timeout,
                 sub: None,
                 inst: inst.clone(),
@@ -295,13 +357,23 @@ impl Runtime {
         {
             None
         } else {
+            // An instance stays on one subinterpreter (its check object lives there); a new
+            // one goes to the subinterpreter with the fewest instances.
             let mut pinned = rt.pinned.lock().unwrap_or_else(|e| e.into_inner());
             let n = rt.subs.len();
-            Some(
-                *pinned
-                    .entry(inst.check_id.clone())
-                    .or_insert_with(|| rt.next.fetch_add(1, Ordering::Relaxed) % n),
-            )
+            let next = match pinned.get(&inst.check_id) {
+                Some(i) => *i,
+                None => {
+                    let mut load = vec![0usize; n];
+                    for i in pinned.values() {
+                        load[*i] += 1;
+                    }
+                    let least = (0..n).min_by_key(|i| load[*i]).unwrap_or(0);
+                    pinned.insert(inst.check_id.clone(), least);
+                    least
+                }
+            };
+            Some(next)
         };
         rt.submit_to(inst, sub, inst.timeout)
     }
@@ -338,10 +410,18 @@ impl Inner {
             Some(i) => &self.subs[i],
             None => &self.main,
         };
-        let call =
-            executor.spawn_timeout(timeout, move |py| run_instance(py, &rt.checks, &job_inst));
+        let timing = Arc::new(Timing::default());
+        let t = timing.clone();
+        let call = executor.spawn_timeout(timeout, move |py| {
+            t.mark(false);
+            let r = run_instance(py, &rt.checks, &job_inst);
+            t.mark(true);
+            r
+        });
         PendingRun {
             call: Pending::InProcess(call),
+            timing,
+            submitted: Instant::now(),
             timeout,
             sub,
             inst: inst.clone(),
@@ -357,12 +437,13 @@ fn sub_pool(i: usize, path: &[String]) -> pyhost::Result<Executor> {
     Executor::builder()
         .workers(1)
         .name(format!("agent-sub{i}"))
-        .grace(Duration::from_secs(2))
+        .grace(GRACE)
         .subinterpreters(InterpreterConfig::default())
         .setup(move |py| {
             let ns = pyhost::types::Dict::new(py);
             ns.set_item("paths", path.clone())?;
             py.exec_with("import sys\nsys.path[:] = paths", &ns, None)?;
+            warm_up(py)?;
             py.import("datadog_checks.base").map(drop)
         })
         .build()
@@ -396,8 +477,21 @@ pub fn info(cfg: AgentConfig) -> Result<serde_json::Value, String> {
     info
 }
 
+/// Formats a traceback once, so that what formatting imports lazily (`_colorize` and
+/// `dataclasses` on 3.15) is imported now: under a memory cap, a check's `MemoryError` would
+/// otherwise fail again while its traceback is formatted.
+fn warm_up(py: Python<'_>) -> pyhost::Result<()> {
+    let ns = py.new_namespace()?;
+    py.exec_with(
+        "import traceback\ntry:\n    raise ValueError('warm-up')\nexcept ValueError:\n    traceback.format_exc()",
+        &ns,
+        None,
+    )
+}
+
 /// Imports `datadog_checks.base`; when the environment has none, uses the bundled one.
 fn ensure_base(py: Python<'_>, bundled: &std::path::Path) -> pyhost::Result<()> {
+    warm_up(py)?;
     // Said once by the agent, not again by each worker process.
     let level = if pyhost::process::in_worker() {
         log::Level::Debug
@@ -414,9 +508,17 @@ fn ensure_base(py: Python<'_>, bundled: &std::path::Path) -> pyhost::Result<()> 
             Ok(())
         }
         Err(Error::Python(e)) if e.type_name() == "ModuleNotFoundError" => {
-            py.import("sys")?
-                .getattr("path")?
-                .call_method1("append", (bundled,))?;
+            let sys = py.import("sys")?;
+            sys.getattr("path")?.call_method1("append", (bundled,))?;
+            // A `datadog_checks` made of namespace portions only (check packages in checks.d,
+            // no base) would not take in the bundled package: import it afresh.
+            let modules = sys.getattr("modules")?;
+            let dc = modules.call_method1("get", ("datadog_checks",))?;
+            let namespace_only =
+                !dc.is_none() && dc.getattr_opt("__file__")?.is_none_or(|f| f.is_none());
+            if namespace_only {
+                modules.del_item("datadog_checks")?;
+            }
             let m = py.import("datadog_checks.base")?;
             log::log!(
                 level,
@@ -426,227 +528,5 @@ fn ensure_base(py: Python<'_>, bundled: &std::path::Path) -> pyhost::Result<()> 
             Ok(())
         }
         Err(e) => Err(e),
-    }
-}
-
-/// Loads the check object of an instance (once) and runs it.
-fn run_instance(
-    py: Python<'_>,
-    checks: &Mutex<HashMap<(i64, String), Unbound>>,
-    inst: &InstanceConfig,
-) -> pyhost::Result<Outcome> {
-    let key = (subinterpreter::interpreter_id(py), inst.check_id.clone());
-    let existing = checks
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&key)
-        .map(|c| c.clone_ref(py));
-    let check = match existing {
-        Some(c) => c.into_bound(py),
-        None => match load_check(py, inst) {
-            Ok(c) => {
-                checks
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(key, c.clone().unbind());
-                c
-            }
-            Err(Load::Refused(e)) => return Err(e),
-            Err(Load::Failed(e)) => return Ok((Vec::new(), Some(e))),
-        },
-    };
-    let _current = builtins::CurrentCheck::enter(&inst.check_id);
-    let error = match check.call_method0("run") {
-        Err(e @ (Error::Timeout { .. } | Error::Cancelled)) => return Err(e),
-        Err(e) => Some(python_error(&e)),
-        Ok(result) => run_result(&result),
-    };
-    let warnings = match check.getattr_opt("get_warnings")? {
-        Some(f) => f
-            .call0()
-            .and_then(|w| w.extract::<Vec<String>>())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    Ok((warnings, error))
-}
-
-/// What `AgentCheck.run()` returned: `""` for success, else a JSON list of
-/// `{"message", "traceback"}`.
-fn run_result(result: &Object<'_, Any>) -> Option<CheckError> {
-    let Ok(text) = result.extract::<String>() else {
-        return Some(CheckError::new(
-            ErrorKind::Internal,
-            format!(
-                "run() returned {} instead of a str",
-                result
-                    .get_type()
-                    .getattr("__name__")
-                    .and_then(|n| n.extract::<String>())
-                    .unwrap_or_default()
-            ),
-        ));
-    };
-    if text.is_empty() {
-        return None;
-    }
-    match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Array(errors)) if !errors.is_empty() => {
-            let first = &errors[0];
-            let message = first
-                .get("message")
-                .and_then(|m| m.as_str())
-                .unwrap_or(&text)
-                .to_owned();
-            let traceback = first
-                .get("traceback")
-                .and_then(|t| t.as_str())
-                .unwrap_or("")
-                .to_owned();
-            // An exception without a message (`MemoryError()`) is named by its traceback's
-            // last line.
-            let message = if message.trim().is_empty() {
-                traceback
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .unwrap_or("an exception without a message")
-                    .trim()
-                    .to_owned()
-            } else {
-                message
-            };
-            Some(CheckError::new(ErrorKind::Exception, message).with_traceback(traceback))
-        }
-        _ => Some(CheckError::new(ErrorKind::Exception, text)),
-    }
-}
-
-/// Why a check could not be loaded.
-enum Load {
-    /// Its imports refuse subinterpreters ([`Error::RefusesSubinterpreters`]).
-    Refused(Error),
-    /// Anything else, reported as the run's error.
-    Failed(CheckError),
-}
-
-impl From<CheckError> for Load {
-    fn from(e: CheckError) -> Load {
-        Load::Failed(e)
-    }
-}
-
-/// Imports the check's module, finds its check class and instantiates it, as rtloader does.
-fn load_check<'py>(py: Python<'py>, inst: &InstanceConfig) -> Result<Object<'py, Any>, Load> {
-    let load_err = |what: String, e: &Error| {
-        let mut ce = CheckError::new(ErrorKind::Load, format!("{what}: {e}"));
-        if let Some(pe) = e.as_python() {
-            ce = ce.with_traceback(pe.traceback());
-        }
-        ce
-    };
-    let module =
-        import_check_module(py, &inst.check).map_err(|e| match subinterpreter::refusal(e) {
-            e @ Error::RefusesSubinterpreters { .. } => Load::Refused(e),
-            e => Load::Failed(load_err(
-                format!("unable to import module '{}'", inst.check),
-                &e,
-            )),
-        })?;
-    let base = py
-        .import("datadog_checks.base")
-        .and_then(|b| b.getattr("AgentCheck"))
-        .map_err(|e| load_err("could not import base class".into(), &e))?;
-    let class = find_check_class(&module, &base)
-        .map_err(|e| {
-            load_err(
-                format!("looking for the check class in '{}'", inst.check),
-                &e,
-            )
-        })?
-        .ok_or_else(|| {
-            CheckError::new(
-                ErrorKind::Load,
-                format!(
-                    "unable to find a subclass of the base check in module '{}'",
-                    inst.check
-                ),
-            )
-        })?;
-    let construct = || -> pyhost::Result<Object<'py, Any>> {
-        let kwargs = pyhost::types::Dict::new(py);
-        kwargs.set_item("name", &inst.check)?;
-        kwargs.set_item("init_config", to_python(py, &inst.init_config)?)?;
-        kwargs.set_item(
-            "instances",
-            Tuple::new(py, [to_python(py, &inst.instance)?])?,
-        )?;
-        let check = class.call((), Some(&kwargs))?;
-        check.setattr("check_id", &inst.check_id)?;
-        Ok(check)
-    };
-    construct().map_err(|e| {
-        if e.exit_code().is_some() {
-            return Load::Failed(python_error(&e));
-        }
-        Load::Failed(load_err(
-            format!("could not instantiate the check '{}'", inst.check),
-            &e,
-        ))
-    })
-}
-
-fn import_check_module<'py>(py: Python<'py>, name: &str) -> pyhost::Result<Object<'py, Module>> {
-    match py.import(&format!("datadog_checks.{name}")) {
-        Ok(m) => Ok(m),
-        Err(Error::Python(e)) if e.type_name() == "ModuleNotFoundError" => py.import(name),
-        Err(e) => Err(e),
-    }
-}
-
-/// The first class in `dir(module)` that subclasses `base`, is not `base`, and has no
-/// subclasses of its own (rtloader's rule).
-fn find_check_class<'py>(
-    module: &Object<'py, Module>,
-    base: &Object<'py, Any>,
-) -> pyhost::Result<Option<Object<'py, Any>>> {
-    let py = module.py();
-    let builtins = py.import("builtins")?;
-    let issubclass = builtins.getattr("issubclass")?;
-    let names: Vec<String> = builtins.getattr("dir")?.call1((module,))?.extract()?;
-    for name in names {
-        let Ok(attr) = module.getattr(name.as_str()) else {
-            continue;
-        };
-        if !attr.is_instance_of::<pyhost::types::Type>() || attr.is(base) {
-            continue;
-        }
-        if !issubclass.call1((&attr, base))?.is_truthy()? {
-            continue;
-        }
-        if attr.call_method0("__subclasses__")?.len()? > 0 {
-            continue;
-        }
-        return Ok(Some(attr));
-    }
-    Ok(None)
-}
-
-/// A Python error as a check error: `sys.exit` and timeouts told apart from exceptions.
-fn python_error(e: &Error) -> CheckError {
-    match e.as_python().map(PyErr::kind) {
-        Some(ExceptionKind::SystemExit { code }) => {
-            let pe = e.as_python().expect("a Python error");
-            CheckError::new(
-                ErrorKind::SystemExit,
-                format!("the check called sys.exit({code})"),
-            )
-            .with_traceback(pe.traceback())
-        }
-        Some(_) => {
-            let pe = e.as_python().expect("a Python error");
-            CheckError::new(ErrorKind::Exception, pe.to_string()).with_traceback(pe.traceback())
-        }
-        None => CheckError::new(ErrorKind::Internal, e.to_string()),
     }
 }

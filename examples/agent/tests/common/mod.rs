@@ -77,7 +77,7 @@ pub fn setup(dir: &Path, check: &str, code: &str, conf: &str, extra_settings: &s
         dir.join("agent.yaml"),
         format!(
             "hostname: test-host\ncluster_name: test-cluster\nchecks_dir: checks.d\nconfd_dir: conf.d\n\
-             python_base_dir: {}\nrun_path: run\nworkers: 2\ncheck_timeout: 20\n{extra_settings}",
+             python_base_dir: {}\nrun_path: run\nworkers: 2\ncheck_timeout: 20\nhttp_address: 127.0.0.1:0\n{extra_settings}",
             base.display()
         ),
     )

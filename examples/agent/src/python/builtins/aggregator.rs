@@ -30,7 +30,7 @@ fn submit_metric(
     })?;
     let metric = Metric {
         kind,
-        name: name.to_owned(),
+        name: checked_name("metric", name)?.to_owned(),
         value,
         tags: tags_of(&tags)?,
         hostname: hostname.to_owned(),
@@ -60,7 +60,7 @@ fn submit_service_check(
     #[pyhost(positional_only)] message: &str,
 ) -> pyhost::Result<()> {
     let sc = ServiceCheck {
-        name: name.to_owned(),
+        name: checked_name("service check", name)?.to_owned(),
         status,
         tags: tags_of(&tags)?,
         hostname: hostname.to_owned(),
@@ -112,6 +112,11 @@ fn submit_event(
         source_type_name: dict_str(event, "source_type_name")?,
         event_type: dict_str(event, "event_type")?,
     };
+    if ev.title.is_empty() && ev.text.is_empty() {
+        return Err(Error::value_error(
+            "an event needs a msg_title or a msg_text (both are empty)",
+        ));
+    }
     state.aggregator.with_batch(check_id, |b| b.events.push(ev));
     Ok(())
 }
@@ -134,7 +139,7 @@ fn submit_histogram_bucket(
     #[pyhost(positional_only, default)] flush_first_value: Option<Object<'_, Any>>,
 ) -> pyhost::Result<()> {
     let bucket = HistogramBucket {
-        name: name.to_owned(),
+        name: checked_name("histogram bucket", name)?.to_owned(),
         value,
         // rtloader parses the bounds as C floats.
         lower_bound: lower_bound as f32,

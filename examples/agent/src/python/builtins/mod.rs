@@ -107,29 +107,110 @@ impl Drop for CurrentCheck {
 // ---------------------------------------------------------------------------------------------
 // Shared argument handling, as rtloader's `py_tag_to_c` and `as_string` do it
 
-/// Tags from any sequence: items that are not `str` are skipped, a non-sequence is a
-/// `TypeError("tags must be a sequence")`.
+/// Tags from a list, tuple or other sequence (not `None`, a `str`, `bytes` or a `dict`: a
+/// `TypeError`, as rtloader's). A `bytes` tag is read as UTF-8; a `str` with lone surrogates keeps U+FFFD in
+/// their place; anything else is dropped. Each repair or drop is logged as a warning naming
+/// the check, so that no tag disappears unnoticed.
 pub(super) fn tags_of(tags: &Object<'_, Any>) -> pyhost::Result<Vec<String>> {
+    let text_like = tags.is_instance_of::<pyhost::types::Str>()
+        || tags.is_instance_of::<pyhost::types::Bytes>();
     let is_sequence = tags.is_instance_of::<List>()
         || tags.is_instance_of::<Tuple>()
-        || (!tags.is_instance_of::<Dict>()
+        || (!text_like
+            && !tags.is_instance_of::<Dict>()
             && tags.hasattr("__getitem__")?
             && tags.hasattr("__len__")?);
     if !is_sequence {
-        return Err(Error::type_error("tags must be a sequence"));
+        return Err(Error::type_error(format!(
+            "tags must be a sequence (a list of str), not {}",
+            type_name(tags)
+        )));
     }
     let mut out = Vec::with_capacity(tags.len()?);
     for item in tags.iter()? {
-        if let Ok(tag) = item?.extract::<String>() {
-            out.push(tag);
+        let item = item?;
+        match text_of(&item)? {
+            Some((tag, repaired)) => {
+                if repaired {
+                    warn_check(&format!(
+                        "tag {tag:?} was not valid Unicode (lone surrogates): kept with U+FFFD"
+                    ));
+                }
+                out.push(tag);
+            }
+            None => warn_check(&format!(
+                "a tag of type {} was dropped: tags are str",
+                type_name(&item)
+            )),
         }
     }
     Ok(out)
 }
 
-/// A dict item as a string: missing or not a `str` gives `""`.
+/// A `str` (repaired if it has lone surrogates: then true) or UTF-8 `bytes`; `None` for
+/// anything else.
+fn text_of(v: &Object<'_, Any>) -> pyhost::Result<Option<(String, bool)>> {
+    if v.is_instance_of::<pyhost::types::Str>() {
+        return Ok(Some(match v.extract::<String>() {
+            Ok(s) => (s, false),
+            Err(_) => (
+                // Each lone surrogate becomes one U+FFFD.
+                v.call_method1("encode", ("utf-16-le", "surrogatepass"))?
+                    .call_method1("decode", ("utf-16-le", "replace"))?
+                    .extract::<String>()?,
+                true,
+            ),
+        }));
+    }
+    if v.is_instance_of::<pyhost::types::Bytes>() {
+        let b: Vec<u8> = v.extract()?;
+        let s = String::from_utf8_lossy(&b);
+        let repaired = matches!(s, std::borrow::Cow::Owned(_));
+        return Ok(Some((s.into_owned(), repaired)));
+    }
+    Ok(None)
+}
+
+/// A warning about what the running check submitted.
+fn warn_check(what: &str) {
+    let check = CurrentCheck::get().unwrap_or_else(|| "a check".to_owned());
+    log::warn!("{check}: {what}");
+}
+
+/// The name of `v`'s type.
+fn type_name(v: &Object<'_, Any>) -> String {
+    v.getattr("__class__")
+        .and_then(|c| c.getattr("__name__"))
+        .and_then(|n| n.extract::<String>())
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
+/// A dict item as a string: missing or `None` gives `""`; another type is a `TypeError`
+/// naming the key.
 pub(super) fn dict_str(d: &Object<'_, Dict>, key: &str) -> pyhost::Result<String> {
-    Ok(d.get_item(key)?
-        .and_then(|v| v.extract::<String>().ok())
-        .unwrap_or_default())
+    match d.get_item(key)? {
+        None => Ok(String::new()),
+        Some(v) if v.is_none() => Ok(String::new()),
+        Some(v) => match text_of(&v)? {
+            Some((s, _)) => Ok(s),
+            None => Err(Error::type_error(format!(
+                "event[{key:?}] must be a str, not {}",
+                type_name(&v)
+            ))),
+        },
+    }
+}
+
+/// A metric or service check name: not empty, no NUL or other control character (they would
+/// reach every output raw).
+pub(super) fn checked_name<'a>(what: &str, name: &'a str) -> pyhost::Result<&'a str> {
+    if name.is_empty() {
+        return Err(Error::value_error(format!("the {what} name is empty")));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(Error::value_error(format!(
+            "the {what} name {name:?} contains the control character {c:?}"
+        )));
+    }
+    Ok(name)
 }
