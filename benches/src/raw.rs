@@ -79,25 +79,49 @@ unsafe extern "C" fn noop(_slf: *mut PyObject, _unused: *mut PyObject) -> *mut P
     unsafe { ffi::Py_NewRef(ffi::Py_None()) }
 }
 
-/// `add3(a, b, c)`: `METH_FASTCALL`, three ints in, their sum out.
+/// `add3(a, b, c)`: `METH_FASTCALL | METH_KEYWORDS`, three ints in (by position or by name,
+/// as pyhost's and PyO3's functions take them), their sum out.
 unsafe extern "C" fn add3(
     _slf: *mut PyObject,
     args: *const *mut PyObject,
     nargs: Py_ssize_t,
+    kwnames: *mut PyObject,
 ) -> *mut PyObject {
-    // SAFETY: called by CPython with the GIL held; `args` holds `nargs` borrowed references.
+    // SAFETY: called by CPython with the GIL held; `args` holds `nargs` positional borrowed
+    // references followed by one per name in `kwnames` (a tuple of str, or NULL).
     unsafe {
-        if nargs != 3 {
-            ffi::PyErr_Format(
-                ffi::PyExc_TypeError,
-                c"add3() takes exactly 3 arguments (%zd given)".as_ptr(),
-                nargs,
-            );
-            return null_mut();
+        let fail = |msg: &CStr| {
+            ffi::PyErr_SetString(ffi::PyExc_TypeError, msg.as_ptr());
+            null_mut()
+        };
+        if nargs > 3 {
+            return fail(c"add3() takes at most 3 arguments");
+        }
+        let mut slots: [*mut PyObject; 3] = [null_mut(); 3];
+        for (i, slot) in slots.iter_mut().enumerate().take(nargs as usize) {
+            *slot = *args.add(i);
+        }
+        if !kwnames.is_null() {
+            for k in 0..ffi::PyTuple_Size(kwnames) {
+                let name = ffi::PyTuple_GetItem(kwnames, k);
+                let Some(i) = [c"a", c"b", c"c"]
+                    .iter()
+                    .position(|n| ffi::PyUnicode_CompareWithASCIIString(name, n.as_ptr()) == 0)
+                else {
+                    return fail(c"add3() got an unexpected keyword argument");
+                };
+                if !slots[i].is_null() {
+                    return fail(c"add3() got multiple values for an argument");
+                }
+                slots[i] = *args.add(nargs as usize + k as usize);
+            }
         }
         let mut sum = 0i64;
-        for i in 0..3 {
-            let v = ffi::PyLong_AsLongLong(*args.add(i));
+        for slot in slots {
+            if slot.is_null() {
+                return fail(c"add3() missing a required argument");
+            }
+            let v = ffi::PyLong_AsLongLong(slot);
             if v == -1 && !ffi::PyErr_Occurred().is_null() {
                 return null_mut();
             }
@@ -107,8 +131,12 @@ unsafe extern "C" fn add3(
     }
 }
 
-type Fastcall =
-    unsafe extern "C" fn(*mut PyObject, *const *mut PyObject, Py_ssize_t) -> *mut PyObject;
+type FastcallKw = unsafe extern "C" fn(
+    *mut PyObject,
+    *const *mut PyObject,
+    Py_ssize_t,
+    *mut PyObject,
+) -> *mut PyObject;
 type Meth = unsafe extern "C" fn(*mut PyObject, *mut PyObject) -> *mut PyObject;
 
 /// A builtin function object from a method definition that lives for the rest of the process.
@@ -140,19 +168,20 @@ pub unsafe fn noop_function() -> Ptr {
     unsafe { function(c"noop", noop, ffi::METH_NOARGS) }
 }
 
-/// The hand-written `METH_FASTCALL` function of w4.
+/// The hand-written `METH_FASTCALL | METH_KEYWORDS` function of w4.
 ///
 /// # Safety
 /// The GIL is held.
 pub unsafe fn add3_function() -> Ptr {
-    let f: Fastcall = add3;
-    // SAFETY: with METH_FASTCALL CPython calls the pointer with the fastcall signature it
-    // really has; function pointers share one representation. GIL held (caller).
+    let f: FastcallKw = add3;
+    // SAFETY: with METH_FASTCALL | METH_KEYWORDS CPython calls the pointer with the
+    // four-argument signature it really has; function pointers share one representation.
+    // GIL held (caller).
     unsafe {
         function(
             c"add3",
-            std::mem::transmute::<Fastcall, Meth>(f),
-            ffi::METH_FASTCALL,
+            std::mem::transmute::<FastcallKw, Meth>(f),
+            ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
         )
     }
 }

@@ -126,3 +126,91 @@ fn awaits(
     w.callgrind = false;
     w
 }
+
+/// The loop w11c awaits on, in a Python thread of its own, and the coroutine function.
+const LOOP_THREAD: &str = "\
+import asyncio, threading
+
+async def trivial():
+    return 1
+
+loop = asyncio.new_event_loop()
+threading.Thread(target=loop.run_forever, name='w11c-loop', daemon=True).start()
+
+def submit_and_wait():
+    return asyncio.run_coroutine_threadsafe(trivial(), loop).result()
+";
+
+static TRIVIAL: std::sync::OnceLock<pyhost::Unbound<pyhost::types::Any>> =
+    std::sync::OnceLock::new();
+
+/// w11c: Rust awaits a trivial Python coroutine on an event loop in another thread, one at a
+/// time. raw: `asyncio.run_coroutine_threadsafe(...).result()` from the caller (Python's own
+/// way across threads); pyhost: `Executor::spawn_coroutine` on a 1-worker executor (the
+/// worker's kept loop); PyO3: pyo3-async-runtimes' `into_future_with_locals` on a loop running
+/// in a Python thread, awaited on a tokio current-thread runtime.
+pub(super) fn w11c() -> Workload {
+    let (submit, trivial, event_loop) = pyhost::with_gil(|py| {
+        let ns = py.new_namespace()?;
+        py.exec_with(LOOP_THREAD, &ns, None)?;
+        let get = |k: &str| -> pyhost::Result<Ptr> { Ok(leak(ns.get_item(k)?.expect("defined"))) };
+        Ok((get("submit_and_wait")?, get("trivial")?, get("loop")?))
+    })
+    .expect("w11c setup");
+    let _ = TRIVIAL.set(unbound(trivial));
+    let raw = {
+        let submit = unbound(submit);
+        here(move |n| {
+            pyhost::with_gil(|py| {
+                let f = submit.bind(py);
+                for _ in 0..n {
+                    black_box(f.call0()?);
+                }
+                Ok(())
+            })
+            .expect("w11c raw batch")
+        })
+    };
+    let ex = pyhost::Executor::builder()
+        .workers(1)
+        .name("w11c")
+        .build()
+        .expect("w11c executor");
+    let pyhost_body = here(move |n| {
+        for _ in 0..n {
+            let call = ex
+                .spawn_coroutine::<u64, _>(|py| TRIVIAL.get().expect("set above").bind(py).call0());
+            black_box(pyhost::executor::block_on(call).expect("w11c pyhost await"));
+        }
+    });
+    let (f3, loop3) = (pyo3_handle(trivial), pyo3_handle(event_loop));
+    let locals = Python::attach(|py| pyo3_async_runtimes::TaskLocals::new(loop3.into_bound(py)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let pyo3_body = here(move |n| {
+        rt.block_on(async {
+            for _ in 0..n {
+                let fut = Python::attach(|py| {
+                    pyo3_async_runtimes::into_future_with_locals(&locals, f3.bind(py).call0()?)
+                })
+                .expect("w11c pyo3 submit");
+                black_box(fut.await.expect("w11c pyo3 await"));
+            }
+        })
+    });
+    let mut w = workload(
+        "w11c",
+        "Rust awaits a trivial Python coroutine on a loop in another thread",
+        "us/await",
+        1e3,
+        vec![
+            (Column::Raw, raw),
+            (Column::Pyhost, pyhost_body),
+            (Column::Pyo3, pyo3_body),
+        ],
+    );
+    w.callgrind = false;
+    w
+}

@@ -25,12 +25,12 @@ use pyhost_sys as ffi;
 use crate::harness::{Body, Column, Workload, pyhost_bench_measured, timed};
 use crate::raw::{self, Ptr};
 
-use awaits::{w11a, w11b};
+use awaits::{w11a, w11b, w11c};
 use calls::{w1, w2, w3, w4};
 use conversions::{w6a, w6b, w6c};
 use parallel::{w9a, w9b, w9c, w9d};
 use processes::{w10a, w10b, w10c};
-use threads::{w5, w7, w8};
+use threads::{w5, w5b, w7, w8};
 
 /// Set in callgrind mode once warm-up is over: batches then run through
 /// [`pyhost_bench_measured`], the function callgrind collects.
@@ -288,9 +288,9 @@ pub(super) fn raw_here(mut op: impl FnMut() + 'static) -> Body {
 }
 
 /// The workload ids, in order.
-pub const IDS: [&str; 19] = [
-    "w1", "w2", "w3", "w4", "w5", "w6a", "w6b", "w6c", "w7", "w8", "w9a", "w9b", "w9c", "w9d",
-    "w10a", "w10b", "w10c", "w11a", "w11b",
+pub const IDS: [&str; 21] = [
+    "w1", "w2", "w3", "w4", "w5", "w5b", "w6a", "w6b", "w6c", "w7", "w8", "w9a", "w9b", "w9c",
+    "w9d", "w10a", "w10b", "w10c", "w11a", "w11b", "w11c",
 ];
 
 /// Sizes that `--quick` may shrink.
@@ -310,6 +310,7 @@ pub fn build(id: &str, s: &Shared, sizes: Sizes) -> Option<Workload> {
         "w3" => w3(s),
         "w4" => w4(s),
         "w5" => w5(s),
+        "w5b" => w5b(s),
         "w6a" => w6a(),
         "w6b" => w6b(),
         "w6c" => w6c(),
@@ -324,6 +325,7 @@ pub fn build(id: &str, s: &Shared, sizes: Sizes) -> Option<Workload> {
         "w10c" => w10c(),
         "w11a" => w11a(),
         "w11b" => w11b(),
+        "w11c" => w11c(),
         _ => return None,
     })
 }

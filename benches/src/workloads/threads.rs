@@ -15,12 +15,30 @@ use super::*;
 // w5: take and release the GIL on a thread Python did not create
 
 pub(super) fn w5(s: &Shared) -> Workload {
-    let raw = on_thread("w5-raw", || {
-        Box::new(|n| {
+    acquisitions(s, None)
+}
+
+/// w5b: the same with a call of a trivial Python function inside each acquisition, which
+/// shows what `PyGILState_Ensure` costs once a frame runs (a fresh thread state each time).
+pub(super) fn w5b(s: &Shared) -> Workload {
+    acquisitions(s, Some(s.f0))
+}
+
+/// Takes and releases the GIL on a thread Python did not create, calling `f` inside each
+/// acquisition when given. PyO3's column is its best idiom for a worker: attached once, and
+/// detached (released and taken again) for each operation.
+fn acquisitions(s: &Shared, f: Option<Ptr>) -> Workload {
+    let raw = on_thread("w5-raw", move || {
+        Box::new(move |n| {
             for _ in 0..n {
-                // SAFETY: the interpreter is running; paired on this thread.
+                // The interpreter is running; the pair is on this thread; `f` is live and
+                // its result released.
+                // SAFETY: for the reasons above.
                 unsafe {
                     let g = ffi::PyGILState_Ensure();
+                    if let Some(f) = f {
+                        ffi::Py_DECREF(check(ffi::PyObject_CallNoArgs(f.as_ptr()), "f0()"));
+                    }
                     ffi::PyGILState_Release(g);
                 }
             }
@@ -32,33 +50,58 @@ pub(super) fn w5(s: &Shared) -> Workload {
         Box::new(move |n| {
             for _ in 0..n {
                 state.restore();
+                if let Some(f) = f {
+                    // SAFETY: GIL held through `state`; `f` is live; the result is released.
+                    unsafe {
+                        ffi::Py_DECREF(check(ffi::PyObject_CallNoArgs(f.as_ptr()), "f0()"));
+                    }
+                }
                 state.save();
             }
         })
     });
-    let pyhost = on_thread("w5-pyhost", || {
-        Box::new(|n| {
+    let fp = f.map(|f| Arc::new(unbound(f)));
+    let pyhost = on_thread("w5-pyhost", move || {
+        Box::new(move |n| {
             for _ in 0..n {
                 pyhost::with_gil(|py| {
-                    black_box(py);
+                    match &fp {
+                        Some(f) => {
+                            black_box(f.bind(py).call0()?);
+                        }
+                        None => {
+                            black_box(py);
+                        }
+                    }
                     Ok(())
                 })
                 .expect("w5 pyhost");
             }
         })
     });
-    let pyo3 = on_thread("w5-pyo3", || {
-        Box::new(|n| {
-            for _ in 0..n {
-                pyo3::Python::attach(|py| {
-                    black_box(py);
-                });
-            }
+    let f3 = f.map(|f| Arc::new(pyo3_handle(f)));
+    let pyo3 = on_thread("w5-pyo3", move || {
+        Box::new(move |n| {
+            pyo3::Python::attach(|py| {
+                for _ in 0..n {
+                    if let Some(f) = &f3 {
+                        black_box(f.bind(py).call0().expect("w5 pyo3"));
+                    }
+                    py.detach(|| black_box(()));
+                }
+            });
         })
     });
+    let (id, title) = match f {
+        None => ("w5", "take + release the GIL on a non-Python thread"),
+        Some(_) => (
+            "w5b",
+            "take + release the GIL on a non-Python thread, a Python call inside",
+        ),
+    };
     workload(
-        "w5",
-        "take + release the GIL on a non-Python thread",
+        id,
+        title,
         "ns/acquire",
         1.0,
         vec![
@@ -136,14 +179,16 @@ pub(super) fn w7(s: &Shared, calls: u64) -> Workload {
         }
     });
     let f3 = Arc::new(pyo3_handle(f));
+    // PyO3's best idiom on a worker thread: attached once, detached between calls.
     let pyo3 = here(move |n| {
         for _ in 0..n {
             two_threads(|| {
-                for _ in 0..calls {
-                    pyo3::Python::attach(|py| {
+                pyo3::Python::attach(|py| {
+                    for _ in 0..calls {
                         black_box(f3.bind(py).call0().expect("w7 pyo3"));
-                    });
-                }
+                        py.detach(|| black_box(()));
+                    }
+                });
             });
         }
     });

@@ -9,12 +9,13 @@ use super::{COLUMNS, Row, target_dir};
 // callgrind
 
 /// Operations counted per workload under callgrind (the single-threaded ones).
-const COUNTED: [(&str, u64); 8] = [
+const COUNTED: [(&str, u64); 9] = [
     ("w1", 20_000),
     ("w2", 20_000),
     ("w3", 20_000),
     ("w4", 20_000),
     ("w5", 20_000),
+    ("w5b", 20_000),
     ("w6a", 2),
     ("w6b", 2),
     ("w6c", 200),

@@ -46,13 +46,16 @@ pub fn targets(id: &str) -> Targets {
             raw_max: Some(1.05),
             ..none
         },
-        "w3" | "w4" => Targets {
+        "w3" => Targets {
             raw_max: Some(1.2),
             ..none
         },
-        "w5" => Targets {
+        "w4" => Targets {
+            raw_max: Some(1.1),
+            ..none
+        },
+        "w5" | "w5b" => Targets {
             limit_max: Some(1.2),
-            pyo3_speedup: Some(5.0),
             ..none
         },
         "w9a" => Targets {
@@ -425,15 +428,21 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
   arguments: `#[pyhost::function]`, PyO3 `#[pyfunction]`, or a hand-written `METH_NOARGS`
   function. The loop's own cost is in every column.
 - w4: the same loop calling `f(1, 2, 3)` of a Rust function taking 3 ints and returning their
-  sum (`METH_FASTCALL` by hand).
+  sum. Every column takes them by position or by name: raw is `METH_FASTCALL |
+  METH_KEYWORDS` by hand, matching the names itself.
 - w5: take and release the GIL on a Rust thread Python did not create, each column on a
-  thread of its own: pyhost's kept thread state (`with_gil`), PyO3's `Python::attach`, raw
-  `PyGILState_Ensure`/`Release` (which create and delete a thread state each time), and the
-  limit.
+  thread of its own: pyhost's kept thread state (`with_gil` per operation); PyO3 in its best
+  idiom for a worker, attached once and detached (`py.detach`) for each operation; raw
+  `PyGILState_Ensure`/`Release` (which create and delete a thread state each time); and the
+  limit (one kept thread state, restored and saved).
+- w5b: w5 with a call of a trivial Python function inside each acquisition. Once a frame
+  runs, `PyGILState_Ensure`'s fresh thread state costs microseconds (its data stack is mapped
+  and unmapped each time); the kept thread states of the other columns do not.
 - w6a/b/c: Rust value -> Python object -> new Rust value. Each column converts the value its
   previous round trip produced, so by-value conversions consume an owned value. The str is
   ASCII text.
-- w7: two fresh threads each making the calls of w1, taking the GIL for each call.
+- w7: two fresh threads each making the calls of w1, taking the GIL for each call (PyO3:
+  attached once per thread, detached between calls, its best idiom).
 - w8: tokio tasks each running one short Python call: pyhost's `Executor::spawn` (2 pinned
   workers); raw and PyO3 use `spawn_blocking` plus `PyGILState_Ensure` or `Python::attach`.
 - w9a: CPU-bound pure Python (`sum(i * i for i in range(150_000))`, about 10 ms), 4 calls
@@ -464,6 +473,12 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
   so both complete the asyncio future from a runtime thread and wake the loop (the cost of
   waking an idle CPU dominates on this VM). Raw is the floor without Rust: a Python coroutine
   (w11b: one that awaits `asyncio.sleep(0)`).
+- w11c: Rust awaits a trivial Python coroutine (`async def trivial(): return 1`) on an event
+  loop in another thread, one await at a time: pyhost's `Executor::spawn_coroutine` (the
+  worker's kept loop), PyO3 with pyo3-async-runtimes' `into_future_with_locals` on a loop run
+  by a Python thread (awaited on a tokio current-thread runtime), and raw as Python's own way
+  across threads, `asyncio.run_coroutine_threadsafe(...).result()`. Every column wakes another
+  thread twice an await.
 
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
 allocates little and a lot where it allocates much. Instructions with them on against off
