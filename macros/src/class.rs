@@ -293,7 +293,7 @@ fn method_attrs(f: &mut syn::ImplItemFn, errs: &mut Errors) -> Method {
 }
 
 fn class_impl(mut imp: syn::ItemImpl) -> syn::Result<TokenStream> {
-    if let Some((_, path, _)) = &imp.trait_ {
+    if let Some((path, _)) = &imp.trait_ {
         return Err(syn::Error::new_spanned(
             path,
             "#[pyhost::class] goes on an inherent impl block (`impl MyClass { ... }`), not on a \

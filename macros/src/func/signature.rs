@@ -497,7 +497,7 @@ fn check_header(sig: &syn::Signature, kind: Kind, errs: &mut Errors) {
             );
         }
     }
-    if let Some(u) = &sig.unsafety {
+    if let syn::Safety::Unsafe(u) = &sig.safety {
         errs.spanned(
             u,
             format!(
@@ -562,7 +562,7 @@ fn check_receiver(r: &syn::Receiver, kind: Kind, errs: &mut Errors) -> Receiver 
         }
         _ => {}
     }
-    if r.colon_token.is_some() || r.reference.is_none() {
+    if !matches!(r.kind, syn::ReceiverKind::Reference(..)) {
         errs.spanned(
             r,
             "methods take `&self` or `&mut self`: the value lives inside the Python object, so \
@@ -570,7 +570,7 @@ fn check_receiver(r: &syn::Receiver, kind: Kind, errs: &mut Errors) -> Receiver 
         );
         return Receiver::Ref;
     }
-    if r.mutability.is_some() {
+    if matches!(r.kind, syn::ReceiverKind::Reference(_, _, Some(_))) {
         Receiver::Mut
     } else {
         Receiver::Ref
