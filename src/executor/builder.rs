@@ -139,6 +139,7 @@ impl Builder {
                 closed: false,
                 space_wakers: Vec::new(),
                 idle: 0,
+                full_waiters: 0,
             }),
             not_empty: Condvar::new(),
             not_full: Condvar::new(),

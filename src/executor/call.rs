@@ -106,6 +106,9 @@ pub(crate) struct Slot<T> {
 struct SlotState<T> {
     outcome: Option<Outcome<T>>,
     waker: Option<Waker>,
+    /// A thread waits in [`Slot::wait`]: only then is `ready` notified (a notification is a
+    /// futex system call even when nobody waits).
+    blocked: bool,
 }
 
 impl<T> Slot<T> {
@@ -114,6 +117,7 @@ impl<T> Slot<T> {
             state: Mutex::new(SlotState {
                 outcome: None,
                 waker: None,
+                blocked: false,
             }),
             ready: Condvar::new(),
         })
@@ -121,15 +125,17 @@ impl<T> Slot<T> {
 
     /// Stores the outcome unless one is already there (the first writer wins).
     pub(crate) fn fill(&self, outcome: Outcome<T>) {
-        let waker = {
+        let (waker, blocked) = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if s.outcome.is_some() {
                 return;
             }
             s.outcome = Some(outcome);
-            s.waker.take()
+            (s.waker.take(), s.blocked)
         };
-        self.ready.notify_all();
+        if blocked {
+            self.ready.notify_all();
+        }
         if let Some(w) = waker {
             w.wake();
         }
@@ -142,6 +148,7 @@ impl<T> Slot<T> {
             if let Some(o) = s.outcome.take() {
                 return o;
             }
+            s.blocked = true;
             s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
         }
     }

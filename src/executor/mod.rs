@@ -133,8 +133,11 @@ struct Queue {
     jobs: VecDeque<Job>,
     closed: bool,
     space_wakers: Vec<Waker>,
-    /// Workers waiting for a job.
+    /// Workers waiting for a job: a submitter wakes one only when there is one (a
+    /// `notify_one` is a futex system call even when nobody waits).
     idle: usize,
+    /// Submitters blocked in `enqueue_blocking` until there is room.
+    full_waiters: usize,
 }
 
 /// What the executor's handles, workers and supervisor share.
@@ -244,7 +247,9 @@ impl Shared {
         q.jobs.push_back(job);
         let idle = q.idle;
         drop(q);
-        self.not_empty.notify_one();
+        if idle > 0 {
+            self.not_empty.notify_one();
+        }
         if self.looping.load(Ordering::SeqCst) > 0 && (coroutine || idle == 0) {
             let workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
             for lane in workers.iter().filter_map(|w| w.lane.get()) {
@@ -272,8 +277,11 @@ impl Shared {
     /// After a job left the queue: room for the next.
     fn took(&self, mut q: std::sync::MutexGuard<'_, Queue>) {
         let wakers = std::mem::take(&mut q.space_wakers);
+        let blocked = q.full_waiters > 0;
         drop(q);
-        self.not_full.notify_one();
+        if blocked {
+            self.not_full.notify_one();
+        }
         wakers.into_iter().for_each(Waker::wake);
     }
 
@@ -287,7 +295,9 @@ impl Shared {
             if q.jobs.len() < self.capacity {
                 break;
             }
+            q.full_waiters += 1;
             q = self.not_full.wait(q).unwrap_or_else(|e| e.into_inner());
+            q.full_waiters -= 1;
         }
         self.push(q, job);
         Ok(())
