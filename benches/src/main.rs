@@ -6,6 +6,7 @@
 //! ```text
 //! pyhost-bench [--quick] [--only w1,w5,...] [--out FILE]
 //! pyhost-bench --count ID COLUMN OPS      (one column of one workload, for callgrind)
+//! pyhost-bench --run ID COLUMN OPS        (the same without callgrind's region, for perf)
 //! ```
 
 mod harness;
@@ -24,7 +25,8 @@ struct Args {
     quick: bool,
     only: Option<Vec<String>>,
     out: Option<String>,
-    count: Option<(String, Column, u64)>,
+    /// One column of one workload: `(id, column, ops, under callgrind)`.
+    count: Option<(String, Column, u64, bool)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,15 +45,13 @@ fn parse_args() -> Result<Args, String> {
                 args.only = Some(list.split(',').map(str::to_owned).collect());
             }
             "--out" => args.out = Some(it.next().ok_or("--out needs a file")?),
-            "--count" => {
-                let id = it.next().ok_or("--count needs ID COLUMN OPS")?;
-                let col = it.next().ok_or("--count needs ID COLUMN OPS")?;
+            "--count" | "--run" => {
+                let usage = format!("{a} needs ID COLUMN OPS");
+                let id = it.next().ok_or(&usage)?;
+                let col = it.next().ok_or(&usage)?;
                 let col = Column::from_key(&col).ok_or(format!("unknown column `{col}`"))?;
-                let ops = it
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .ok_or("--count needs ID COLUMN OPS")?;
-                args.count = Some((id, col, ops));
+                let ops = it.next().and_then(|n| n.parse().ok()).ok_or(&usage)?;
+                args.count = Some((id, col, ops, a == "--count"));
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -168,8 +168,8 @@ fn run() -> Result<(), String> {
         tasks: 1_000,
     };
 
-    if let Some((id, column, ops)) = &args.count {
-        return count(&shared, sizes, id, *column, *ops);
+    if let Some((id, column, ops, callgrind)) = &args.count {
+        return count(&shared, sizes, id, *column, *ops, *callgrind);
     }
 
     let plan = if args.quick {
@@ -223,11 +223,18 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Callgrind mode: warms `column` of workload `id` up, then runs `ops` operations through the
-/// collected region and exits.
-fn count(shared: &Shared, sizes: Sizes, id: &str, column: Column, ops: u64) -> Result<(), String> {
+/// Counting mode: warms `column` of workload `id` up, then runs `ops` operations (under
+/// callgrind: through the collected region) and exits.
+fn count(
+    shared: &Shared,
+    sizes: Sizes,
+    id: &str,
+    column: Column,
+    ops: u64,
+    callgrind: bool,
+) -> Result<(), String> {
     let mut w = workloads::build(id, shared, sizes).ok_or(format!("unknown workload `{id}`"))?;
-    if !w.callgrind {
+    if callgrind && !w.callgrind {
         return Err(format!(
             "{id} is not counted under callgrind (it is multi-threaded)"
         ));
@@ -240,6 +247,11 @@ fn count(shared: &Shared, sizes: Sizes, id: &str, column: Column, ops: u64) -> R
         .ok_or(format!("{id} has no {} column", column.key()))?;
     let warm = w.fixed_batch.unwrap_or(ops).min(ops).max(1);
     body(warm);
+    if !callgrind {
+        body(ops);
+        println!("{id} {} {ops} {}", column.key(), w.per_op);
+        return Ok(());
+    }
     workloads::COUNTING.store(true, Ordering::SeqCst);
     body(ops);
     workloads::COUNTING.store(false, Ordering::SeqCst);

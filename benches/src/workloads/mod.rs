@@ -9,6 +9,7 @@ mod awaits;
 mod calls;
 mod conversions;
 mod parallel;
+mod pools;
 mod processes;
 mod threads;
 
@@ -30,7 +31,8 @@ use calls::{w1, w2, w3, w4};
 use conversions::{w6a, w6b, w6c};
 use parallel::{w9a, w9b, w9c, w9d};
 use processes::{w10a, w10b, w10c};
-use threads::{w5, w5b, w7, w8};
+use pools::{latency, w8, w8b, w8c};
+use threads::{w5, w5b, w7, w8a};
 
 /// Set in callgrind mode once warm-up is over: batches then run through
 /// [`pyhost_bench_measured`], the function callgrind collects.
@@ -288,9 +290,10 @@ pub(super) fn raw_here(mut op: impl FnMut() + 'static) -> Body {
 }
 
 /// The workload ids, in order.
-pub const IDS: [&str; 21] = [
-    "w1", "w2", "w3", "w4", "w5", "w5b", "w6a", "w6b", "w6c", "w7", "w8", "w9a", "w9b", "w9c",
-    "w9d", "w10a", "w10b", "w10c", "w11a", "w11b", "w11c",
+pub const IDS: [&str; 28] = [
+    "w1", "w2", "w3", "w4", "w5", "w5b", "w6a", "w6b", "w6c", "w7", "w8", "w8a", "w8b", "w8c",
+    "w8d", "w8e", "w8f", "w8g", "w9a", "w9b", "w9c", "w9d", "w10a", "w10b", "w10c", "w11a",
+    "w11b", "w11c",
 ];
 
 /// Sizes that `--quick` may shrink.
@@ -316,6 +319,10 @@ pub fn build(id: &str, s: &Shared, sizes: Sizes) -> Option<Workload> {
         "w6c" => w6c(),
         "w7" => w7(s, sizes.contention_calls),
         "w8" => w8(s, sizes.tasks),
+        "w8a" => w8a(s, sizes.tasks),
+        "w8b" => w8b(s),
+        "w8c" => w8c(s),
+        "w8d" | "w8e" | "w8f" | "w8g" => latency(s, id),
         "w9a" => w9a(),
         "w9b" => w9b(s),
         "w9c" => w9c(),

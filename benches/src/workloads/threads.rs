@@ -1,4 +1,5 @@
-//! w5, w7, w8: taking the GIL on other threads, under contention, and from tokio tasks.
+//! w5, w7, w8a: taking the GIL on other threads, under contention, and from tokio tasks
+//! through `spawn_blocking`.
 
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
@@ -214,9 +215,9 @@ pub(super) fn w7(s: &Shared, calls: u64) -> Workload {
 }
 
 // ---------------------------------------------------------------------------------------------
-// w8: short tasks from tokio
+// w8a: short tasks from tokio through spawn_blocking (w8 runs them on pools)
 
-pub(super) fn w8(s: &Shared, tasks: u64) -> Workload {
+pub(super) fn w8a(s: &Shared, tasks: u64) -> Workload {
     let f = s.f0;
     let rt = s.runtime.clone();
     let raw = here(move |n| {
@@ -298,8 +299,8 @@ pub(super) fn w8(s: &Shared, tasks: u64) -> Workload {
         }
     });
     let mut w = workload(
-        "w8",
-        "short tasks from tokio (pyhost Executor; others spawn_blocking)",
+        "w8a",
+        "short tasks from tokio (raw, pyo3: spawn_blocking; pyhost: Executor)",
         "us/task",
         1e3,
         vec![

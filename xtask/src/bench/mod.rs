@@ -4,6 +4,7 @@
 //! and the cold build time of a "hello embed" binary three ways.
 
 mod build_times;
+mod syscalls;
 mod callgrind;
 mod report;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use crate::util;
 
 use build_times::build_times;
 use callgrind::callgrind;
+use syscalls::syscalls;
 pub use report::*;
 
 /// The columns, in table order.
@@ -31,6 +33,8 @@ pub struct Options {
     pub json: Option<PathBuf>,
     pub callgrind: bool,
     pub build_times: bool,
+    /// Futex calls and context switches per operation of the pool rows, from `perf stat`.
+    pub syscalls: bool,
     pub only: Option<String>,
     /// Write BENCHMARKS.md (default for full runs of every workload).
     pub write_md: bool,
@@ -47,6 +51,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--json" => o.json = Some(it.next().ok_or("--json needs a file name")?.into()),
             "--callgrind" => o.callgrind = true,
             "--build-times" => o.build_times = true,
+            "--syscalls" => o.syscalls = true,
             "--only" => o.only = Some(it.next().ok_or("--only needs workload ids")?.clone()),
             "--no-write" => no_write = true,
             "--write" => force_write = true,
@@ -201,6 +206,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else {
         Vec::new()
     };
+    let kernel = if opts.syscalls {
+        syscalls(&bin, &rows)?
+    } else {
+        Vec::new()
+    };
     // A failed build-time measurement is reported, not allowed to lose the results above.
     let builds = if opts.build_times {
         build_times(&python).unwrap_or_else(|e| {
@@ -225,6 +235,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         println!("\nInstructions per operation (callgrind):");
         print!("{}", util::table(&table_rows(&counts)));
     }
+    if !kernel.is_empty() {
+        println!("\nFutex calls and context switches per operation (perf stat):");
+        print!("{}", util::table(&table_rows(&kernel)));
+    }
     if !builds.is_empty() {
         println!("\nCold build of a \"hello embed\" binary (cargo build --release):");
         for (what, secs) in &builds {
@@ -235,6 +249,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(path) = &opts.json {
         let mut all = rows.clone();
         all.extend(counts.iter().cloned());
+        all.extend(kernel.iter().cloned());
         std::fs::write(path, json_list(&all))
             .map_err(|e| format!("writing {}: {e}", path.display()))?;
         eprintln!("bench: wrote {}", path.display());
@@ -253,7 +268,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             rustc: first_line("rustc", &["-V"]),
             meta,
         };
-        let md = benchmarks_md(&info, &rows, &counts, &builds);
+        let md = benchmarks_md(&info, &rows, &counts, &kernel, &builds);
         let path = util::workspace_root().join("BENCHMARKS.md");
         std::fs::write(&path, md).map_err(|e| format!("writing {}: {e}", path.display()))?;
         eprintln!("bench: wrote {}", path.display());

@@ -62,6 +62,11 @@ pub fn targets(id: &str) -> Targets {
             raw_max: Some(1.05),
             ..none
         },
+        // The Executor at least as fast as a minimal pool of the same shape.
+        "w8" | "w8b" | "w8c" | "w8d" | "w8e" | "w8f" | "w8g" => Targets {
+            limit_max: Some(1.0),
+            ..none
+        },
         _ => none,
     }
 }
@@ -332,6 +337,7 @@ pub fn benchmarks_md(
     info: &Info,
     rows: &[Row],
     counts: &[Row],
+    kernel: &[Row],
     builds: &[(String, f64)],
 ) -> String {
     let mut s = String::new();
@@ -342,7 +348,8 @@ pub fn benchmarks_md(
     s.push_str(&format!(
         "Produced by `{}` on {}. Rerun it to reproduce (`--quick` for a run of under two \
          minutes that does not rewrite this file; `--callgrind` adds instruction counts, \
-         `--build-times` the cold build times; `--json FILE` writes the same data as JSON).\n\n",
+         `--syscalls` futex calls and context switches of the pool rows, `--build-times` the \
+         cold build times; `--json FILE` writes the same data as JSON).\n\n",
         info.command, info.date
     ));
     s.push_str(&format!("- Machine: {}\n", info.machine));
@@ -397,6 +404,15 @@ pub fn benchmarks_md(
              valgrind run per cell, counting only the measured batch after a warm-up.\n\n",
         );
         s.push_str(&markdown_table(&table_rows(counts)));
+    }
+    if !kernel.is_empty() {
+        s.push_str(
+            "\n## Futex calls and context switches per operation (perf stat)\n\nCounted by the \
+             kernel's tracepoints over a run of 3N operations less a run of N, so start-up and \
+             warm-up cancel out. A futex call is how a thread sleeps or wakes another; a \
+             context switch is a sleep that happened.\n\n",
+        );
+        s.push_str(&markdown_table(&table_rows(kernel)));
     }
     if !builds.is_empty() {
         s.push_str(

@@ -120,6 +120,18 @@ fn callgrind_totals_and_lock_versions() {
 }
 
 #[test]
+fn perf_stat_counts_are_read_by_event_name() {
+    let text = "# started on Fri Dec  4 21:00:00 2026\n\n\
+                1234,,syscalls:sys_enter_futex,125658978,100.00,,\n\
+                96,,context-switches,125658978,100.00,,\n";
+    assert_eq!(super::syscalls::parse(text), Some(vec![1234, 96]));
+    // An event perf could not count is a missing count, not a zero.
+    let text = "<not counted>,,syscalls:sys_enter_futex,0,0.00,,\n96,,context-switches,1,100.00,,\n";
+    assert_eq!(super::syscalls::parse(text), None);
+    assert!(parse(&["--syscalls".into()]).unwrap().syscalls);
+}
+
+#[test]
 fn the_own_gil_pool_is_compared_with_one_gil() {
     let own = row("w9a", [Some(5.2), None, Some(5.3), None]);
     let one = row("w9b", [Some(10.1), None, Some(10.2), Some(10.3)]);
