@@ -28,17 +28,15 @@ pub(crate) struct Control {
     pub(crate) interrupted_at: Mutex<Option<Instant>>,
     /// Set (with the GIL held) once an asynchronous exception was scheduled for the call.
     pub(crate) async_exc_sent: AtomicBool,
-    /// Fills the caller's slot with an error, whatever the result type.
-    resolve: Box<dyn Fn(Error) + Send + Sync>,
+    /// The caller's slot, filled with an error whatever the result type (the slot itself
+    /// behind a trait object: no allocation of its own).
+    resolve: Arc<dyn Resolve>,
     /// Cancels a running coroutine call on its worker's loop.
     pub(crate) on_cancel: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Control {
-    pub(crate) fn new(
-        timeout: Option<Duration>,
-        resolve: Box<dyn Fn(Error) + Send + Sync>,
-    ) -> Control {
+    pub(crate) fn new(timeout: Option<Duration>, resolve: Arc<dyn Resolve>) -> Control {
         Control {
             state: AtomicU8::new(QUEUED),
             timeout,
@@ -76,7 +74,7 @@ impl Control {
     }
 
     pub(crate) fn resolve(&self, e: Error) {
-        (self.resolve)(e)
+        self.resolve.resolve(e)
     }
 
     /// The error a call ends with when it was stopped, if it was.
@@ -91,6 +89,18 @@ impl Control {
             }),
             _ => None,
         }
+    }
+}
+
+/// A slot of any result type, as the control block fills it with an error.
+pub(crate) trait Resolve: Send + Sync {
+    /// Ends the call with `e` unless it has an outcome already.
+    fn resolve(&self, e: Error);
+}
+
+impl<T: Send> Resolve for Slot<T> {
+    fn resolve(&self, e: Error) {
+        self.fill(Ok(Err(e)));
     }
 }
 

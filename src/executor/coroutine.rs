@@ -452,11 +452,7 @@ impl super::Executor {
         T: for<'a, 'py> FromPython<'a, 'py> + Send + 'static,
     {
         let slot = Slot::<T>::new();
-        let for_errors = slot.clone();
-        let control = Arc::new(Control::new(
-            timeout,
-            Box::new(move |e| for_errors.fill(Ok(Err(e)))),
-        ));
+        let control = Arc::new(Control::new(timeout, slot.clone()));
         let job = job(&self.shared, control.clone(), slot.clone(), make);
         self.submit(job, control, slot)
     }

@@ -45,6 +45,7 @@ mod call;
 mod coroutine;
 mod place;
 mod supervisor;
+mod worker;
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -58,8 +59,10 @@ use call::{CANCELLED, Control, DONE, Phase, QUEUED, RUNNING, Slot, finish};
 pub use call::{Call, block_on};
 pub use place::Refusal;
 use place::{Place, Placement};
+use worker::worker_loop;
+pub(crate) use worker::{CURRENT_WORKER, run_held};
 
-use crate::{Error, Python, Result, raw};
+use crate::{Error, Python, Result};
 
 /// What [`Executor::shutdown`] does with calls that have not finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -379,136 +382,6 @@ impl Shared {
     }
 }
 
-thread_local! {
-    /// The worker running on this thread, for the interruptible sleep.
-    static CURRENT_WORKER: std::cell::RefCell<Option<Arc<Worker>>> = const { std::cell::RefCell::new(None) };
-}
-
-fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>, ready: Ready) {
-    worker.ident.store(raw::thread_ident(), Ordering::Release);
-    CURRENT_WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
-    match Place::make(shared, worker) {
-        Ok(place) => {
-            worker
-                .in_sub
-                .store(!matches!(place, Place::Main), Ordering::Release);
-            if let Some(r) = ready {
-                let _ = r.send(Ok(()));
-            }
-            loop {
-                // While coroutines of this worker are pending, it runs their loop, and takes
-                // plain calls only when the loop steps out for one.
-                let looping = worker.lane.get().is_some_and(|l| l.pending() > 0);
-                if looping {
-                    coroutine::run_loop(shared, worker, &place);
-                }
-                let Some(job) = shared.next_job(worker, !looping) else {
-                    if looping && !worker.retired.load(Ordering::Acquire) {
-                        continue;
-                    }
-                    break;
-                };
-                run_job(shared, worker, &place, job);
-                if worker.retired.load(Ordering::Acquire) {
-                    break;
-                }
-            }
-            coroutine::close(&place);
-            #[cfg(py_3_12)]
-            worker
-                .remote
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            // The worker's subinterpreter, if it has one, ends here, with `place`.
-        }
-        Err(e) => match ready {
-            Some(r) => {
-                let _ = r.send(Err(e));
-            }
-            None => eprintln!("pyhost: an executor worker could not start: {e}"),
-        },
-    }
-    worker.in_sub.store(false, Ordering::Release);
-    CURRENT_WORKER.with(|w| *w.borrow_mut() = None);
-    // Delete this worker's thread state before saying it exited: the interpreter may be
-    // finalized right after, and `threading` waits there for the state of a thread that
-    // imported it.
-    crate::gil::release_thread_state();
-    *worker.exited.lock().unwrap_or_else(|e| e.into_inner()) = true;
-    worker.exited_cv.notify_all();
-}
-
-fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
-    if !job.control.transition(QUEUED, RUNNING) {
-        return; // cancelled while queued: already resolved
-    }
-    let waited = Instant::now();
-    let (control, coroutine) = (job.control.clone(), job.coroutine);
-    let outcome = place.with_gil(|py| Ok(run_started(shared, worker, job, waited, py)));
-    finish_job(shared, &control, coroutine, outcome);
-}
-
-/// Runs a job on a worker that holds the GIL already (its event loop took the job).
-fn run_held(shared: &Shared, worker: &Worker, job: Job, py: Python<'_>) {
-    if !job.control.transition(QUEUED, RUNNING) {
-        return;
-    }
-    let (control, coroutine) = (job.control.clone(), job.coroutine);
-    let outcome = Ok(run_started(shared, worker, job, Instant::now(), py));
-    finish_job(shared, &control, coroutine, outcome);
-}
-
-type Ran = std::thread::Result<()>;
-
-/// The part of running a job that needs the GIL: its timing, and the worker's current call.
-fn run_started(shared: &Shared, worker: &Worker, job: Job, waited: Instant, py: Python<'_>) -> Ran {
-    let Job { control, run, .. } = job;
-    {
-        let now = Instant::now();
-        shared.stats.gil_wait_ns.fetch_add(
-            now.duration_since(waited).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
-        *control.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
-        // Published with the GIL held: the interrupter checks it with the GIL held too.
-        *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
-        if control.timeout.is_some() {
-            shared.supervisor.notify();
-        }
-        let r = catch_unwind(AssertUnwindSafe(|| run(py)));
-        *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        if control.async_exc_sent.load(Ordering::Acquire) {
-            // An interruption may still be pending for this thread: clear it so it cannot
-            // hit the next call.
-            raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
-        }
-        shared
-            .stats
-            .run_ns
-            .fetch_add(now.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        r
-    }
-}
-
-/// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.
-/// A coroutine call goes on in its worker's loop (or its job ended it already).
-fn finish_job(shared: &Shared, control: &Control, coroutine: bool, outcome: Result<Ran>) {
-    let ends_here = !coroutine || outcome.is_err();
-    match outcome {
-        Ok(Ok(())) => {}
-        // The job's own closure catches its panics; this is a panic in pyhost itself.
-        Ok(Err(payload)) => control.resolve(Error::runtime_error(format!(
-            "executor worker failed: {}",
-            crate::raw::entry::panic_message(&*payload)
-        ))),
-        Err(e) => control.resolve(e),
-    }
-    if ends_here && control.transition(RUNNING, DONE) {
-        shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 impl Executor {
     fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<Control>, Arc<Slot<T>>)
     where
@@ -516,11 +389,7 @@ impl Executor {
         T: Send + 'static,
     {
         let slot = Slot::<T>::new();
-        let for_errors = slot.clone();
-        let control = Arc::new(Control::new(
-            timeout,
-            Box::new(move |e| for_errors.fill(Ok(Err(e)))),
-        ));
+        let control = Arc::new(Control::new(timeout, slot.clone()));
         let ctl = control.clone();
         let out = slot.clone();
         let shared = self.shared.clone();
