@@ -4,9 +4,9 @@
 //! and the cold build time of a "hello embed" binary three ways.
 
 mod build_times;
-mod syscalls;
 mod callgrind;
 mod report;
+mod syscalls;
 #[cfg(test)]
 mod tests;
 
@@ -20,8 +20,8 @@ use crate::util;
 
 use build_times::build_times;
 use callgrind::callgrind;
-use syscalls::syscalls;
 pub use report::*;
+use syscalls::syscalls;
 
 /// The columns, in table order.
 pub(super) const COLUMNS: [&str; 4] = ["raw", "limit", "pyhost", "pyo3"];
@@ -242,7 +242,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !builds.is_empty() {
         println!("\nCold build of a \"hello embed\" binary (cargo build --release):");
         for (what, secs) in &builds {
-            println!("  {what:<40} {secs:.1}s");
+            println!("  {what:<66} {secs:.1}s");
+        }
+        if let Some(c) = build_check(&builds) {
+            println!(
+                "{} {} (is {})",
+                c.what,
+                if c.met { "met" } else { "MISSED" },
+                c.measured
+            );
         }
     }
 

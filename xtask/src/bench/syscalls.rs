@@ -31,10 +31,12 @@ pub(super) fn syscalls(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
         .output();
     match probe {
         Err(_) => {
-            return Err("--syscalls needs perf, which is not installed. Install it with \
+            return Err(
+                "--syscalls needs perf, which is not installed. Install it with \
                         `apt-get install -y linux-perf` (Debian) or `linux-tools-generic` \
                         (Ubuntu), then rerun."
-                .to_owned());
+                    .to_owned(),
+            );
         }
         Ok(o) if !o.status.success() || parse(&String::from_utf8_lossy(&o.stderr)).is_none() => {
             return Err(format!(

@@ -120,13 +120,32 @@ fn callgrind_totals_and_lock_versions() {
 }
 
 #[test]
+fn the_cold_build_is_compared_with_pyo3_default_features() {
+    let builds = vec![
+        (build_times::DEFAULT_PYHOST.to_owned(), 12.0),
+        (build_times::DEFAULT_PYO3.to_owned(), 10.0),
+        ("PyO3, no default features".to_owned(), 6.0),
+    ];
+    let c = build_check(&builds).unwrap();
+    assert!(c.met, "{c:?}");
+    assert_eq!(c.measured, "1.20");
+    let slow = vec![
+        (build_times::DEFAULT_PYHOST.to_owned(), 17.7),
+        (build_times::DEFAULT_PYO3.to_owned(), 10.8),
+    ];
+    assert!(!build_check(&slow).unwrap().met);
+    assert_eq!(build_check(&builds[1..]), None);
+}
+
+#[test]
 fn perf_stat_counts_are_read_by_event_name() {
     let text = "# started on Fri Dec  4 21:00:00 2026\n\n\
                 1234,,syscalls:sys_enter_futex,125658978,100.00,,\n\
                 96,,context-switches,125658978,100.00,,\n";
     assert_eq!(super::syscalls::parse(text), Some(vec![1234, 96]));
     // An event perf could not count is a missing count, not a zero.
-    let text = "<not counted>,,syscalls:sys_enter_futex,0,0.00,,\n96,,context-switches,1,100.00,,\n";
+    let text =
+        "<not counted>,,syscalls:sys_enter_futex,0,0.00,,\n96,,context-switches,1,100.00,,\n";
     assert_eq!(super::syscalls::parse(text), None);
     assert!(parse(&["--syscalls".into()]).unwrap().syscalls);
 }
