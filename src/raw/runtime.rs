@@ -161,6 +161,7 @@ pub(crate) fn enter_running() -> Result<active::Entry> {
 
 impl Acquired {
     /// Takes the GIL on this thread (which does not hold it through pyhost).
+    #[inline(always)]
     pub(crate) fn acquire() -> Result<Acquired> {
         let entry = enter_running()?;
         // SAFETY: the interpreter is running and stays so while we are registered as active.
@@ -269,6 +270,7 @@ impl Drop for Acquired {
 ///
 /// # Safety
 /// The interpreter is initialized and will not finalize before the matching release.
+#[inline(always)]
 unsafe fn take_gil() -> Mode {
     let kept = KEPT.try_with(|k| k.tstate.get()).unwrap_or(null_mut());
     if !kept.is_null() {
@@ -276,6 +278,17 @@ unsafe fn take_gil() -> Mode {
         unsafe { ffi::PyEval_RestoreThread(kept) };
         return Mode::Kept;
     }
+    // SAFETY: forwarded to the caller.
+    unsafe { take_gil_first() }
+}
+
+/// [`take_gil`] on a thread without a kept state: one Python knows already, or a new one.
+///
+/// # Safety
+/// As [`take_gil`].
+#[cold]
+#[inline(never)]
+unsafe fn take_gil_first() -> Mode {
     // SAFETY: the interpreter is initialized (caller).
     let existing = unsafe { ffi::PyGILState_GetThisThreadState() };
     if !existing.is_null() {

@@ -30,8 +30,8 @@ use awaits::{w11a, w11b, w11c};
 use calls::{w1, w2, w3, w4};
 use conversions::{w6a, w6b, w6c};
 use parallel::{w9a, w9b, w9c, w9d};
-use processes::{w10a, w10b, w10c};
 use pools::{latency, w8, w8b, w8c};
+use processes::{w10a, w10b, w10c};
 use threads::{w5, w5b, w7, w8a};
 
 /// Set in callgrind mode once warm-up is over: batches then run through
@@ -292,8 +292,8 @@ pub(super) fn raw_here(mut op: impl FnMut() + 'static) -> Body {
 /// The workload ids, in order.
 pub const IDS: [&str; 28] = [
     "w1", "w2", "w3", "w4", "w5", "w5b", "w6a", "w6b", "w6c", "w7", "w8", "w8a", "w8b", "w8c",
-    "w8d", "w8e", "w8f", "w8g", "w9a", "w9b", "w9c", "w9d", "w10a", "w10b", "w10c", "w11a",
-    "w11b", "w11c",
+    "w8d", "w8e", "w8f", "w8g", "w9a", "w9b", "w9c", "w9d", "w10a", "w10b", "w10c", "w11a", "w11b",
+    "w11c",
 ];
 
 /// Sizes that `--quick` may shrink.

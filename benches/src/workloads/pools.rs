@@ -364,8 +364,18 @@ pub(super) fn latency(s: &Shared, id: &str) -> Workload {
     let (id, title, clients, percentile) = match id {
         "w8d" => ("w8d", "latency of an awaited call, 1 client: p50", 1, 0.50),
         "w8e" => ("w8e", "latency of an awaited call, 1 client: p99", 1, 0.99),
-        "w8f" => ("w8f", "latency of an awaited call, 16 clients: p50", 16, 0.50),
-        _ => ("w8g", "latency of an awaited call, 16 clients: p99", 16, 0.99),
+        "w8f" => (
+            "w8f",
+            "latency of an awaited call, 16 clients: p50",
+            16,
+            0.50,
+        ),
+        _ => (
+            "w8g",
+            "latency of an awaited call, 16 clients: p99",
+            16,
+            0.99,
+        ),
     };
     let measure = Measure::Latency {
         clients,

@@ -483,8 +483,23 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
   ASCII text.
 - w7: two fresh threads each making the calls of w1, taking the GIL for each call (PyO3:
   attached once per thread, detached between calls, its best idiom).
-- w8: tokio tasks each running one short Python call: pyhost's `Executor::spawn` (2 pinned
-  workers); raw and PyO3 use `spawn_blocking` plus `PyGILState_Ensure` or `Python::attach`.
+- w8: tokio tasks (1,000 spawned at once) each awaiting one call of `f0` on a pool of 2
+  threads: pyhost's `Executor::spawn` (2 pinned workers); limit is a minimal pool written
+  against the C API (each thread keeps one thread state and restores/saves it around a job;
+  one queue under a mutex; a submitter wakes a thread only when one sleeps; results through
+  tokio's oneshot channel); PyO3 is the same pool the PyO3 way (attached once per thread,
+  `py.detach` while it waits for a job). The minimal pools have no deadlines, cancellation,
+  stuck detection or statistics; the Executor keeps them all.
+- w8a: w8 the `spawn_blocking` way: raw `PyGILState_Ensure` and PyO3 `Python::attach` on
+  tokio's blocking threads (pyhost: the Executor again, for reference).
+- w8b: tiny calls at saturation: 256 tokio tasks each awaiting 16 calls that do nothing with
+  the GIL, one after another, on the pools of w8.
+- w8c: the same with 10 µs tasks (a spin with the GIL held), 4 per tokio task: at most one
+  runs at a time on one GIL, so what differs is the hand-over between jobs.
+- w8d-w8g: the latency of one awaited no-op call, p50 and p99, with 1 client and with 16
+  clients each calling back to back (4,096 calls a batch).
+- The pools' futex calls and context switches per task come from `--syscalls` (`perf stat`
+  on the kernel's tracepoints), the table above when it was run.
 - w9a: CPU-bound pure Python (`sum(i * i for i in range(150_000))`, about 10 ms), 4 calls
   spread over 2 workers that each have a subinterpreter with its own GIL (CPython 3.12+):
   pyhost's `Executor` built with `.subinterpreters(..)`, and raw, two threads each creating
