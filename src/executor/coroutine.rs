@@ -265,7 +265,7 @@ where
 {
     let shared = shared.clone();
     let ctl = control.clone();
-    let run = Box::new(move |py: Python<'_>| {
+    let run = Box::new(move |py: Python<'_>, _: &super::Counters| {
         let started = catch_unwind(AssertUnwindSafe(|| {
             start(py, &shared, &ctl, slot.clone(), make)
         }));

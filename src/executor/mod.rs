@@ -113,6 +113,28 @@ pub struct Stats {
     pub in_main_interpreter: usize,
 }
 
+/// A worker's own counters: written by its thread alone, so two workers never contend for a
+/// cache line; [`Executor::stats`] adds them up, and a worker adds them to the executor's
+/// when it exits.
+#[derive(Default)]
+pub(crate) struct Counters {
+    calls_run: AtomicU64,
+    gil_wait_ns: AtomicU64,
+    run_ns: AtomicU64,
+}
+
+impl Counters {
+    /// Moves the counts to `into` (at the worker's exit).
+    fn move_to(&self, into: &StatsInner) {
+        let take = |c: &AtomicU64| c.swap(0, Ordering::Relaxed);
+        into.calls_run
+            .fetch_add(take(&self.calls_run), Ordering::Relaxed);
+        into.gil_wait_ns
+            .fetch_add(take(&self.gil_wait_ns), Ordering::Relaxed);
+        into.run_ns.fetch_add(take(&self.run_ns), Ordering::Relaxed);
+    }
+}
+
 #[derive(Default)]
 struct StatsInner {
     calls_run: AtomicU64,
@@ -124,10 +146,13 @@ struct StatsInner {
     run_ns: AtomicU64,
 }
 
+/// A job's body: it runs with the GIL held, counting what it ran in its worker's counters.
+type RunJob = Box<dyn FnOnce(Python<'_>, &Counters) + Send>;
+
 /// A queued call, type-erased.
 pub(crate) struct Job {
     control: Arc<Control>,
-    run: Box<dyn FnOnce(Python<'_>) + Send>,
+    run: RunJob,
     /// It starts a coroutine on the worker's event loop (and ends there, later).
     coroutine: bool,
 }
@@ -190,6 +215,8 @@ pub(crate) struct Worker {
     in_main: AtomicBool,
     /// Its event loop's wake-ups and running coroutine calls, once it ran one.
     lane: coroutine::LaneCell,
+    /// What it ran, and how long it waited for the GIL and ran.
+    counters: Counters,
 }
 
 /// Where a new worker reports that it is ready (or why it is not).
@@ -210,6 +237,7 @@ impl Shared {
             in_sub: AtomicBool::new(false),
             in_main: AtomicBool::new(false),
             lane: coroutine::LaneCell::new(),
+            counters: Counters::default(),
         });
         self.workers
             .lock()
@@ -354,6 +382,13 @@ impl Shared {
             })
             .count();
         let s = &self.stats;
+        let sum = |own: &AtomicU64, of: fn(&Counters) -> &AtomicU64| {
+            own.load(Ordering::Relaxed)
+                + workers
+                    .iter()
+                    .map(|w| of(&w.counters).load(Ordering::Relaxed))
+                    .sum::<u64>()
+        };
         Stats {
             workers: workers.len(),
             queue_depth: self
@@ -363,13 +398,13 @@ impl Shared {
                 .jobs
                 .len(),
             running,
-            calls_run: s.calls_run.load(Ordering::Relaxed),
+            calls_run: sum(&s.calls_run, |c| &c.calls_run),
             timeouts: s.timeouts.load(Ordering::Relaxed),
             cancelled: s.cancelled.load(Ordering::Relaxed),
             stuck: s.stuck.load(Ordering::Relaxed),
             workers_replaced: s.workers_replaced.load(Ordering::Relaxed),
-            gil_wait: Duration::from_nanos(s.gil_wait_ns.load(Ordering::Relaxed)),
-            run_time: Duration::from_nanos(s.run_ns.load(Ordering::Relaxed)),
+            gil_wait: Duration::from_nanos(sum(&s.gil_wait_ns, |c| &c.gil_wait_ns)),
+            run_time: Duration::from_nanos(sum(&s.run_ns, |c| &c.run_ns)),
             subinterpreters: workers
                 .iter()
                 .filter(|w| w.in_sub.load(Ordering::Acquire))
@@ -392,14 +427,13 @@ impl Executor {
         let control = Arc::new(Control::new(timeout, slot.clone()));
         let ctl = control.clone();
         let out = slot.clone();
-        let shared = self.shared.clone();
-        let run = Box::new(move |py: Python<'_>| {
+        let run = Box::new(move |py: Python<'_>, counters: &Counters| {
             let r = catch_unwind(AssertUnwindSafe(|| f(py)));
             // A call stopped by its deadline or cancelled ends with that error, whatever the
             // Python code did with the interruption. A finished one is counted before its
             // caller can see the result, so that `stats()` agrees with what callers saw.
             if ctl.transition(RUNNING, DONE) {
-                shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
+                counters.calls_run.fetch_add(1, Ordering::Relaxed);
                 out.fill(r);
             } else {
                 let e = ctl.stop_error().unwrap_or(Error::Cancelled);

@@ -67,6 +67,7 @@ pub(super) fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>, ready: Rea
     // finalized right after, and `threading` waits there for the state of a thread that
     // imported it.
     crate::gil::release_thread_state();
+    worker.counters.move_to(&shared.stats);
     *worker.exited.lock().unwrap_or_else(|e| e.into_inner()) = true;
     worker.exited_cv.notify_all();
 }
@@ -83,11 +84,12 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
     let waited = Instant::now();
     let (control, coroutine) = (job.control.clone(), job.coroutine);
     let outcome = place.with_gil(|py| {
-        let ran = run_started(shared, worker, job, waited, py);
-        let held_since = Instant::now();
+        let got_gil = Instant::now();
+        add_nanos(&worker.counters.gil_wait_ns, got_gil - waited);
+        let (ran, ended) = run_started(shared, worker, job, got_gil, py);
         finish_job(shared, &control, coroutine, Ok(ran));
         if !coroutine {
-            run_queued(shared, worker, held_since, py);
+            run_queued(shared, worker, ended, py);
         }
         Ok(())
     });
@@ -98,60 +100,77 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
 
 /// Runs the calls queued behind the one the GIL was taken for, under the same acquisition,
 /// until the queue is empty, a coroutine call comes (the worker's loop takes over from
-/// there), or [`KEEP_GIL_FOR`] has passed since `since`.
+/// there), or [`KEEP_GIL_FOR`] has passed since `since`. Each call starts when the one
+/// before it ended: one clock read a call.
 fn run_queued(shared: &Shared, worker: &Worker, since: Instant, py: Python<'_>) {
-    while since.elapsed() < KEEP_GIL_FOR && !worker.retired.load(Ordering::Acquire) {
+    let mut now = since;
+    while now - since < KEEP_GIL_FOR && !worker.retired.load(Ordering::Acquire) {
         let Some(next) = shared.next_job(worker, false) else {
             return;
         };
         let coroutine = next.coroutine;
-        run_held(shared, worker, next, py);
-        if coroutine {
-            return;
+        match run_held_at(shared, worker, next, now, py) {
+            Some(ended) if !coroutine => now = ended,
+            Some(_) => return,
+            None => {}
         }
     }
 }
 
 /// Runs a job on a worker that holds the GIL already (its event loop took the job).
 pub(crate) fn run_held(shared: &Shared, worker: &Worker, job: Job, py: Python<'_>) {
+    run_held_at(shared, worker, job, Instant::now(), py);
+}
+
+/// [`run_held`] for a job starting at `now`; when it ended, unless it was cancelled before.
+fn run_held_at(
+    shared: &Shared,
+    worker: &Worker,
+    job: Job,
+    now: Instant,
+    py: Python<'_>,
+) -> Option<Instant> {
     if !job.control.transition(QUEUED, RUNNING) {
-        return;
+        return None;
     }
     let (control, coroutine) = (job.control.clone(), job.coroutine);
-    let outcome = Ok(run_started(shared, worker, job, Instant::now(), py));
-    finish_job(shared, &control, coroutine, outcome);
+    let (ran, ended) = run_started(shared, worker, job, now, py);
+    finish_job(shared, &control, coroutine, Ok(ran));
+    Some(ended)
 }
 
 type Ran = std::thread::Result<()>;
 
-/// The part of running a job that needs the GIL: its timing, and the worker's current call.
-fn run_started(shared: &Shared, worker: &Worker, job: Job, waited: Instant, py: Python<'_>) -> Ran {
+fn add_nanos(counter: &std::sync::atomic::AtomicU64, d: Duration) {
+    counter.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+}
+
+/// The part of running a job that needs the GIL: the worker's current call, and its run time
+/// from `started` (now) to when it ended, which it returns.
+fn run_started(
+    shared: &Shared,
+    worker: &Worker,
+    job: Job,
+    started: Instant,
+    py: Python<'_>,
+) -> (Ran, Instant) {
     let Job { control, run, .. } = job;
-    {
-        let now = Instant::now();
-        shared.stats.gil_wait_ns.fetch_add(
-            now.duration_since(waited).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
-        *control.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
-        // Published with the GIL held: the interrupter checks it with the GIL held too.
-        *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
-        if control.timeout.is_some() {
-            shared.supervisor.notify();
-        }
-        let r = catch_unwind(AssertUnwindSafe(|| run(py)));
-        *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        if control.async_exc_sent.load(Ordering::Acquire) {
-            // An interruption may still be pending for this thread: clear it so it cannot
-            // hit the next call.
-            raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
-        }
-        shared
-            .stats
-            .run_ns
-            .fetch_add(now.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        r
+    *control.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+    // Published with the GIL held: the interrupter checks it with the GIL held too.
+    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
+    if control.timeout.is_some() {
+        shared.supervisor.notify();
     }
+    let r = catch_unwind(AssertUnwindSafe(|| run(py, &worker.counters)));
+    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    if control.async_exc_sent.load(Ordering::Acquire) {
+        // An interruption may still be pending for this thread: clear it so it cannot hit
+        // the next call.
+        raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
+    }
+    let ended = Instant::now();
+    add_nanos(&worker.counters.run_ns, ended - started);
+    (r, ended)
 }
 
 /// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.
