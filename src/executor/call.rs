@@ -23,7 +23,7 @@ pub(crate) struct Control {
     pub(crate) state: AtomicU8,
     pub(crate) timeout: Option<Duration>,
     /// When the call started running.
-    pub(crate) started: Mutex<Option<Instant>>,
+    started: std::sync::OnceLock<Instant>,
     /// When an interruption was requested (deadline passed or cancelled).
     pub(crate) interrupted_at: Mutex<Option<Instant>>,
     /// Set (with the GIL held) once an asynchronous exception was scheduled for the call.
@@ -40,7 +40,7 @@ impl Control {
         Control {
             state: AtomicU8::new(QUEUED),
             timeout,
-            started: Mutex::new(None),
+            started: std::sync::OnceLock::new(),
             interrupted_at: Mutex::new(None),
             async_exc_sent: AtomicBool::new(false),
             resolve,
@@ -61,16 +61,16 @@ impl Control {
 
     /// The deadline, once running.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        let started = (*self.started.lock().unwrap_or_else(|e| e.into_inner()))?;
-        Some(started + self.timeout?)
+        Some(*self.started.get()? + self.timeout?)
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
-        self.started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .map(|s| s.elapsed())
-            .unwrap_or_default()
+        self.started.get().map(Instant::elapsed).unwrap_or_default()
+    }
+
+    /// Records when the call started running (once: a call runs once).
+    pub(crate) fn start(&self, at: Instant) {
+        let _ = self.started.set(at);
     }
 
     pub(crate) fn resolve(&self, e: Error) {

@@ -155,7 +155,7 @@ fn run_started(
     py: Python<'_>,
 ) -> (Ran, Instant) {
     let Job { control, run, .. } = job;
-    *control.started.lock().unwrap_or_else(|e| e.into_inner()) = Some(started);
+    control.start(started);
     // Published with the GIL held: the interrupter checks it with the GIL held too.
     *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
     if control.timeout.is_some() {
