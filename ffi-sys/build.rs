@@ -7,10 +7,16 @@ use std::path::{Path, PathBuf};
 use pyhost_build::object_model::{self, Refcnt};
 use pyhost_build::{Env, PythonConfig, Resolved, bindings, fallback, layout, warning_lines};
 
+/// How to get bindings generated from the user's headers.
+const BINDGEN_FIX: &str = "install libclang (apt-get install libclang-dev) and turn on pyhost's \
+                           `bindgen` feature (`pyhost = { version = \"0.1\", features = \
+                           [\"bindgen\"] }`; `pyhost-sys/bindgen` when you use pyhost-sys alone)";
+
 /// `PYHOST_BINDINGS`: where the bindings come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Wanted {
-    /// bindgen when libclang loads, else the pre-generated file (the default).
+    /// bindgen when the `bindgen` feature is on and libclang loads, else the pre-generated
+    /// file (the default).
     Auto,
     /// bindgen or a build error: proves that nothing depends on the pre-generated file.
     Bindgen,
@@ -180,8 +186,7 @@ fn bindings_for(
             Err(reason) if wanted == Wanted::Bindgen => pyhost_build::fail(
                 &format!(
                     "{reason}, and PYHOST_BINDINGS=bindgen forbids the pre-generated bindings.\n\
-                     Fix: install libclang (apt-get install libclang-dev) with the `bindgen` \
-                     feature of pyhost-sys on (the default), or unset PYHOST_BINDINGS."
+                     Fix: {BINDGEN_FIX}, or unset PYHOST_BINDINGS."
                 ),
                 env,
             ),
@@ -200,8 +205,7 @@ fn bindings_for(
             &format!(
                 "{reason}, and the pre-generated bindings cover CPython 3.{}-3.{} on {}, not \
                  CPython {} on {}.\n\
-                 Fix: install libclang (apt-get install libclang-dev) so that bindgen can \
-                 generate them, with the `bindgen` feature of pyhost-sys on (the default).",
+                 Fix: {BINDGEN_FIX}, so that bindgen generates them from your headers.",
                 fallback::MINORS.start(),
                 fallback::MINORS.end(),
                 fallback::TARGETS.join(" and "),
@@ -272,7 +276,7 @@ fn generate_or_reason(
     _shim_dir: &Path,
     _out: &Path,
 ) -> Result<bindings::Generated, String> {
-    Err("the `bindgen` feature of pyhost-sys is off".to_owned())
+    Err("the `bindgen` feature (of pyhost, or pyhost-sys) is off".to_owned())
 }
 
 /// Compiles the layout probe for the pre-generated bindings against the real headers.
@@ -294,9 +298,8 @@ fn check_layout(resolved: &Resolved, env: &Env, shim_dir: &Path, out: &Path, rus
             &format!(
                 "the pre-generated bindings for CPython {} on {} do not match the headers in {}:\n  {}\n{}\
                  Using them would be undefined behaviour, so the build stops here.\n\
-                 Fix: install libclang (apt-get install libclang-dev) so pyhost-sys generates \
-                 bindings from these headers, or regenerate the pre-generated ones with \
-                 `cargo xtask bindings`.",
+                 Fix: {BINDGEN_FIX}, so that bindgen generates bindings from these headers, \
+                 or regenerate the pre-generated ones with `cargo xtask bindings`.",
                 resolved.config.version.short(),
                 resolved.target.triple,
                 include_list(&resolved.config),

@@ -166,7 +166,7 @@ pub fn generate(
                 .join(", ")
         ),
         fix: "check that the headers are complete (python3-dev), or turn off the `bindgen` \
-              feature of pyhost-sys to use the pre-generated bindings"
+              feature of pyhost (or pyhost-sys) to use the pre-generated bindings"
             .into(),
     })?;
     let rust = document_unsafe(&bindings.to_string());

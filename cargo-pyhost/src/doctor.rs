@@ -94,15 +94,19 @@ pub fn run(extra: &dyn Fn(&mut Vec<String>)) -> Result<(), String> {
     println!("\n== libclang (bindgen) ==");
     match pyhost_build::bindings::libclang_path() {
         Ok(path) => println!(
-            "loads: {}; builds generate the bindings from the linked Python's headers",
+            "loads: {}; builds with pyhost's `bindgen` feature generate the bindings from the \
+             linked Python's headers (without it they use the pre-generated ones, checked \
+             against the headers)",
             path.display(),
         ),
         Err(e) => {
             println!("does not load: {}", e.lines().next().unwrap_or_default());
             problems.push(format!(
                 "libclang does not load, so builds use the pre-generated bindings (CPython \
-                 3.{}-3.{} on {}), checked against the real headers.\n   Fix: apt-get install \
-                 libclang-dev, or LIBCLANG_PATH=<directory of libclang.so>",
+                 3.{}-3.{} on {}), checked against the real headers, even with pyhost's \
+                 `bindgen` feature on.\n   Fix (for a CPython or a debug build they do not \
+                 cover): apt-get install libclang-dev, or LIBCLANG_PATH=<directory of \
+                 libclang.so>",
                 pyhost_build::MIN_MINOR,
                 pyhost_build::MAX_TESTED_MINOR,
                 pyhost_build::fallback::TARGETS.join(", ")

@@ -11,8 +11,8 @@ use super::{locked_version, status, target_dir};
 // ---------------------------------------------------------------------------------------------
 // Cold build times
 
-/// The label of pyhost with its default features (bindgen and macros).
-pub const DEFAULT_PYHOST: &str = "pyhost, default features (bindgen, macros)";
+/// The label of pyhost with its default features (macros; pre-generated bindings).
+pub const DEFAULT_PYHOST: &str = "pyhost, default features (macros, pre-generated bindings)";
 /// The label of PyO3 with its default features.
 pub const DEFAULT_PYO3: &str = "PyO3, default features (macros)";
 
@@ -55,7 +55,7 @@ pub(super) fn build_times(python: &Path) -> Result<Vec<(String, f64)>, String> {
             pyhost_main,
         ),
         (
-            "pyhost, bindgen without macros",
+            "pyhost, bindgen feature, no macros",
             "pyhost-bindgen",
             pyhost_dep(", features = [\"bindgen\"]"),
             pyhost_main,
