@@ -28,22 +28,18 @@ pub(crate) struct Control {
     pub(crate) interrupted_at: Mutex<Option<Instant>>,
     /// Set (with the GIL held) once an asynchronous exception was scheduled for the call.
     pub(crate) async_exc_sent: AtomicBool,
-    /// The caller's slot, filled with an error whatever the result type (the slot itself
-    /// behind a trait object: no allocation of its own).
-    resolve: Arc<dyn Resolve>,
     /// Cancels a running coroutine call on its worker's loop.
     pub(crate) on_cancel: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Control {
-    pub(crate) fn new(timeout: Option<Duration>, resolve: Arc<dyn Resolve>) -> Control {
+    pub(crate) fn new(timeout: Option<Duration>) -> Control {
         Control {
             state: AtomicU8::new(QUEUED),
             timeout,
             started: std::sync::OnceLock::new(),
             interrupted_at: Mutex::new(None),
             async_exc_sent: AtomicBool::new(false),
-            resolve,
             on_cancel: std::sync::OnceLock::new(),
         }
     }
@@ -73,10 +69,6 @@ impl Control {
         let _ = self.started.set(at);
     }
 
-    pub(crate) fn resolve(&self, e: Error) {
-        self.resolve.resolve(e)
-    }
-
     /// The error a call ends with when it was stopped, if it was.
     pub(crate) fn stop_error(&self) -> Option<Error> {
         match self.state() {
@@ -93,14 +85,77 @@ impl Control {
 }
 
 /// A slot of any result type, as the control block fills it with an error.
-pub(crate) trait Resolve: Send + Sync {
+/// One call's shared state in one allocation: its control block and the slot of its result.
+pub(crate) struct CallCell<T> {
+    pub(crate) control: Control,
+    pub(crate) slot: Slot<T>,
+}
+
+impl<T: Send> CallCell<T> {
+    pub(crate) fn new(timeout: Option<Duration>) -> Arc<CallCell<T>> {
+        Arc::new(CallCell {
+            control: Control::new(timeout),
+            slot: Slot::new(),
+        })
+    }
+}
+
+/// A call's cell whatever its result type, as the queue, the workers and the supervisor see it.
+trait AnyCall: Send + Sync {
+    fn control(&self) -> &Control;
     /// Ends the call with `e` unless it has an outcome already.
     fn resolve(&self, e: Error);
 }
 
-impl<T: Send> Resolve for Slot<T> {
+impl<T: Send> AnyCall for CallCell<T> {
+    fn control(&self) -> &Control {
+        &self.control
+    }
+
     fn resolve(&self, e: Error) {
-        self.fill(Ok(Err(e)));
+        self.slot.fill(Ok(Err(e)));
+    }
+}
+
+/// A shared handle to a call's control block (it dereferences to [`Control`]), which can also
+/// end the call with an error whatever its result type.
+#[derive(Clone)]
+pub(crate) struct ControlRef(Arc<dyn AnyCall>);
+
+impl ControlRef {
+    pub(crate) fn of<T: Send + 'static>(cell: &Arc<CallCell<T>>) -> ControlRef {
+        ControlRef(cell.clone())
+    }
+
+    /// Ends the call with `e` unless it has an outcome already.
+    pub(crate) fn resolve(&self, e: Error) {
+        self.0.resolve(e)
+    }
+
+    /// Whether both are the same call.
+    pub(crate) fn same(&self, other: &ControlRef) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakControl {
+        WeakControl(Arc::downgrade(&self.0))
+    }
+}
+
+impl std::ops::Deref for ControlRef {
+    type Target = Control;
+
+    fn deref(&self) -> &Control {
+        self.0.control()
+    }
+}
+
+/// A [`ControlRef`] that does not keep the call alive.
+pub(crate) struct WeakControl(std::sync::Weak<dyn AnyCall>);
+
+impl WeakControl {
+    pub(crate) fn upgrade(&self) -> Option<ControlRef> {
+        self.0.upgrade().map(ControlRef)
     }
 }
 
@@ -122,15 +177,15 @@ struct SlotState<T> {
 }
 
 impl<T> Slot<T> {
-    pub(crate) fn new() -> Arc<Slot<T>> {
-        Arc::new(Slot {
+    fn new() -> Slot<T> {
+        Slot {
             state: Mutex::new(SlotState {
                 outcome: None,
                 waker: None,
                 blocked: false,
             }),
             ready: Condvar::new(),
-        })
+        }
     }
 
     /// Stores the outcome unless one is already there (the first writer wins).
@@ -196,13 +251,11 @@ pub(crate) enum Phase<T> {
     Submitting {
         shared: Arc<Shared>,
         job: Option<super::Job>,
-        control: Arc<Control>,
-        slot: Arc<Slot<T>>,
+        cell: Arc<CallCell<T>>,
     },
     /// Queued or running.
     Waiting {
-        control: Arc<Control>,
-        slot: Arc<Slot<T>>,
+        cell: Arc<CallCell<T>>,
         shared: Arc<Shared>,
     },
     /// Finished (the outcome was taken) or failed to submit.
@@ -217,29 +270,21 @@ impl<T> Future for Call<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         loop {
             match &mut self.phase {
-                Phase::Submitting {
-                    shared,
-                    job,
-                    control,
-                    slot,
-                } => match shared.try_enqueue_or_wait(job, cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => {
-                        self.phase = Phase::Done(None);
-                        return Poll::Ready(Err(e));
+                Phase::Submitting { shared, job, cell } => {
+                    match shared.try_enqueue_or_wait(job, cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Err(e)) => {
+                            self.phase = Phase::Done(None);
+                            return Poll::Ready(Err(e));
+                        }
+                        Poll::Ready(Ok(())) => {
+                            let (cell, shared) = (cell.clone(), shared.clone());
+                            self.phase = Phase::Waiting { cell, shared };
+                        }
                     }
-                    Poll::Ready(Ok(())) => {
-                        let (control, slot, shared) =
-                            (control.clone(), slot.clone(), shared.clone());
-                        self.phase = Phase::Waiting {
-                            control,
-                            slot,
-                            shared,
-                        };
-                    }
-                },
-                Phase::Waiting { slot, .. } => {
-                    return match slot.poll(cx) {
+                }
+                Phase::Waiting { cell, .. } => {
+                    return match cell.slot.poll(cx) {
                         Poll::Pending => Poll::Pending,
                         Poll::Ready(o) => {
                             self.phase = Phase::Done(None);
@@ -257,11 +302,8 @@ impl<T> Future for Call<T> {
 
 impl<T> Drop for Call<T> {
     fn drop(&mut self) {
-        if let Phase::Waiting {
-            control, shared, ..
-        } = &self.phase
-        {
-            shared.cancel(control);
+        if let Phase::Waiting { cell, shared } = &self.phase {
+            shared.cancel_with(&cell.control, &|e| cell.slot.fill(Ok(Err(e))));
         }
     }
 }

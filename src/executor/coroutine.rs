@@ -21,7 +21,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use super::call::{CANCELLED, Control, DONE, RUNNING, Slot, TIMED_OUT};
+use super::call::{CANCELLED, CallCell, ControlRef, DONE, RUNNING, TIMED_OUT};
 use super::{Job, Shared, Worker};
 use crate::conversion::FromPython;
 use crate::helper::Helper;
@@ -91,7 +91,7 @@ pub(crate) struct Lane {
     wake_tx: UnixStream,
     wake_rx: UnixStream,
     /// Coroutine calls running on this worker's loop, by key.
-    calls: Mutex<HashMap<usize, Arc<Control>>>,
+    calls: Mutex<HashMap<usize, ControlRef>>,
     /// Keys of calls cancelled since the loop last looked.
     cancels: Mutex<Vec<usize>>,
     next_key: AtomicUsize,
@@ -128,7 +128,7 @@ impl Lane {
     }
 
     /// The controls of the calls running on this loop (to cancel them at shutdown).
-    pub(crate) fn running(&self) -> Vec<Arc<Control>> {
+    pub(crate) fn running(&self) -> Vec<ControlRef> {
         let calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         calls.values().cloned().collect()
     }
@@ -253,21 +253,17 @@ pub(crate) fn close(place: &super::Place) {
 }
 
 /// The job of a coroutine call: `make` gives the coroutine, its result is extracted as `T`.
-pub(crate) fn job<T, F>(
-    shared: &Arc<Shared>,
-    control: Arc<Control>,
-    slot: Arc<Slot<T>>,
-    make: F,
-) -> Job
+pub(crate) fn job<T, F>(shared: &Arc<Shared>, cell: Arc<CallCell<T>>, make: F) -> Job
 where
     F: for<'py> FnOnce(Python<'py>) -> Result<Object<'py, Any>> + Send + 'static,
     T: for<'a, 'py> FromPython<'a, 'py> + Send + 'static,
 {
     let shared = shared.clone();
+    let control = ControlRef::of(&cell);
     let ctl = control.clone();
     let run = Box::new(move |py: Python<'_>, _: &super::Counters| {
         let started = catch_unwind(AssertUnwindSafe(|| {
-            start(py, &shared, &ctl, slot.clone(), make)
+            start(py, &shared, &ctl, cell.clone(), make)
         }));
         let failed = match started {
             Ok(Ok(())) => return,
@@ -276,9 +272,10 @@ where
         };
         if ctl.transition(RUNNING, DONE) {
             shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
-            slot.fill(failed);
+            cell.slot.fill(failed);
         } else {
-            slot.fill(Ok(Err(ctl.stop_error().unwrap_or(Error::Cancelled))));
+            cell.slot
+                .fill(Ok(Err(ctl.stop_error().unwrap_or(Error::Cancelled))));
         }
     });
     Job {
@@ -292,8 +289,8 @@ where
 fn start<T, F>(
     py: Python<'_>,
     shared: &Arc<Shared>,
-    control: &Arc<Control>,
-    slot: Arc<Slot<T>>,
+    control: &ControlRef,
+    cell: Arc<CallCell<T>>,
     make: F,
 ) -> Result<()>
 where
@@ -330,13 +327,13 @@ where
         let outcome = catch_unwind(AssertUnwindSafe(|| result_of::<T>(&task)));
         if ctl.transition(RUNNING, DONE) {
             sh.stats.calls_run.fetch_add(1, Ordering::Relaxed);
-            slot.fill(outcome);
+            cell.slot.fill(outcome);
         } else {
             let stopped = ctl.stop_error().unwrap_or(Error::Cancelled);
             if matches!(stopped, Error::Timeout { .. }) {
                 sh.stats.timeouts.fetch_add(1, Ordering::Relaxed);
             }
-            slot.fill(Ok(Err(stopped)));
+            cell.slot.fill(Ok(Err(stopped)));
         }
         Ok(py.none().into_any())
     })?;
@@ -451,9 +448,8 @@ impl super::Executor {
         F: for<'py> FnOnce(Python<'py>) -> Result<Object<'py, Any>> + Send + 'static,
         T: for<'a, 'py> FromPython<'a, 'py> + Send + 'static,
     {
-        let slot = Slot::<T>::new();
-        let control = Arc::new(Control::new(timeout, slot.clone()));
-        let job = job(&self.shared, control.clone(), slot.clone(), make);
-        self.submit(job, control, slot)
+        let cell = CallCell::<T>::new(timeout);
+        let job = job(&self.shared, cell.clone(), make);
+        self.submit(job, cell)
     }
 }

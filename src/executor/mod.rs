@@ -55,7 +55,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use builder::Builder;
-use call::{CANCELLED, Control, DONE, Phase, QUEUED, RUNNING, Slot, finish};
+use call::{CANCELLED, CallCell, Control, ControlRef, DONE, Phase, QUEUED, RUNNING, finish};
 pub use call::{Call, block_on};
 pub use place::Refusal;
 use place::{Place, Placement};
@@ -151,7 +151,7 @@ type RunJob = Box<dyn FnOnce(Python<'_>, &Counters) + Send>;
 
 /// A queued call, type-erased.
 pub(crate) struct Job {
-    control: Arc<Control>,
+    control: ControlRef,
     run: RunJob,
     /// It starts a coroutine on the worker's event loop (and ends there, later).
     coroutine: bool,
@@ -193,7 +193,7 @@ pub(crate) struct Worker {
     /// `PyThread_get_thread_ident()` of the thread, for `PyThreadState_SetAsyncExc`.
     ident: AtomicU64,
     /// The call running now.
-    current: Mutex<Option<Arc<Control>>>,
+    current: Mutex<Option<ControlRef>>,
     /// Woken to interrupt an interruptible sleep.
     wake: Condvar,
     /// Stuck: exit after the current call returns.
@@ -356,11 +356,17 @@ impl Shared {
     }
 
     /// Cancels a call (its `Call` was dropped, or the executor shuts down).
-    pub(crate) fn cancel(&self, control: &Arc<Control>) {
+    pub(crate) fn cancel(&self, control: &ControlRef) {
+        self.cancel_with(control, &|e| control.resolve(e));
+    }
+
+    /// [`Shared::cancel`] with the control block and the way to end the call apart (a typed
+    /// call ends itself).
+    pub(crate) fn cancel_with(&self, control: &Control, resolve: &dyn Fn(Error)) {
         if control.transition(QUEUED, CANCELLED) {
             // The worker that dequeues it skips it.
             self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
-            control.resolve(Error::Cancelled);
+            resolve(Error::Cancelled);
         } else if control.transition(RUNNING, CANCELLED) {
             self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
             match control.on_cancel.get() {
@@ -418,37 +424,32 @@ impl Shared {
 }
 
 impl Executor {
-    fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<Control>, Arc<Slot<T>>)
+    fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<CallCell<T>>)
     where
         F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let slot = Slot::<T>::new();
-        let control = Arc::new(Control::new(timeout, slot.clone()));
-        let ctl = control.clone();
-        let out = slot.clone();
+        let cell = CallCell::<T>::new(timeout);
+        let mine = cell.clone();
         let run = Box::new(move |py: Python<'_>, counters: &Counters| {
             let r = catch_unwind(AssertUnwindSafe(|| f(py)));
             // A call stopped by its deadline or cancelled ends with that error, whatever the
             // Python code did with the interruption. A finished one is counted before its
             // caller can see the result, so that `stats()` agrees with what callers saw.
-            if ctl.transition(RUNNING, DONE) {
+            if mine.control.transition(RUNNING, DONE) {
                 counters.calls_run.fetch_add(1, Ordering::Relaxed);
-                out.fill(r);
+                mine.slot.fill(r);
             } else {
-                let e = ctl.stop_error().unwrap_or(Error::Cancelled);
-                out.fill(Ok(Err(e)));
+                let e = mine.control.stop_error().unwrap_or(Error::Cancelled);
+                mine.slot.fill(Ok(Err(e)));
             }
         });
-        (
-            Job {
-                control: control.clone(),
-                run,
-                coroutine: false,
-            },
-            control,
-            slot,
-        )
+        let job = Job {
+            control: ControlRef::of(&cell),
+            run,
+            coroutine: false,
+        };
+        (job, cell)
     }
 
     /// Runs `f` on a worker and blocks until it returns, with the default deadline. Not for
@@ -484,9 +485,9 @@ impl Executor {
         F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (job, _control, slot) = self.make(timeout, f);
+        let (job, cell) = self.make(timeout, f);
         self.shared.enqueue_blocking(job)?;
-        finish(slot.wait())
+        finish(cell.slot.wait())
     }
 
     /// Submits `f` with the default deadline and returns its [`Call`] future. The call is
@@ -514,20 +515,19 @@ impl Executor {
         F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (job, control, slot) = self.make(timeout, f);
-        self.submit(job, control, slot)
+        let (job, cell) = self.make(timeout, f);
+        self.submit(job, cell)
     }
 
     /// Queues `job` now when there is room; otherwise its future waits for room when polled.
-    fn submit<T>(&self, job: Job, control: Arc<Control>, slot: Arc<Slot<T>>) -> Call<T> {
+    fn submit<T>(&self, job: Job, cell: Arc<CallCell<T>>) -> Call<T> {
         let q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         let mut job = Some(job);
         if !q.closed && q.jobs.len() < self.shared.capacity {
             self.shared.push(q, job.take().expect("not taken yet"));
             return Call {
                 phase: Phase::Waiting {
-                    control,
-                    slot,
+                    cell,
                     shared: self.shared.clone(),
                 },
             };
@@ -537,8 +537,7 @@ impl Executor {
             phase: Phase::Submitting {
                 shared: self.shared.clone(),
                 job,
-                control,
-                slot,
+                cell,
             },
         }
     }
@@ -552,7 +551,7 @@ impl Executor {
         F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (job, control, slot) = self.make(self.shared.default_timeout, f);
+        let (job, cell) = self.make(self.shared.default_timeout, f);
         {
             let q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             if q.closed {
@@ -567,8 +566,7 @@ impl Executor {
         }
         Ok(Call {
             phase: Phase::Waiting {
-                control,
-                slot,
+                cell,
                 shared: self.shared.clone(),
             },
         })

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::call::{CANCELLED, Control, RUNNING, STUCK, TIMED_OUT};
+use super::call::{CANCELLED, ControlRef, RUNNING, STUCK, TIMED_OUT};
 use super::{CURRENT_WORKER, Shared, Worker};
 use crate::helper::Helper;
 use crate::raw::interp::PerInterp;
@@ -51,7 +51,7 @@ impl Supervisor {
 
 /// Starts the supervisor and interrupter threads of an executor.
 pub(crate) fn start(shared: &Arc<Shared>) {
-    let (tx, rx) = mpsc::channel::<(Arc<Worker>, Arc<Control>)>();
+    let (tx, rx) = mpsc::channel::<(Arc<Worker>, ControlRef)>();
     let _ = std::thread::Builder::new()
         .name(format!("{}-interrupter", shared.name))
         .spawn(move || {
@@ -68,7 +68,7 @@ pub(crate) fn start(shared: &Arc<Shared>) {
         .spawn(move || supervise(&shared, &tx));
 }
 
-fn supervise(shared: &Arc<Shared>, interrupter: &mpsc::Sender<(Arc<Worker>, Arc<Control>)>) {
+fn supervise(shared: &Arc<Shared>, interrupter: &mpsc::Sender<(Arc<Worker>, ControlRef)>) {
     loop {
         let now = Instant::now();
         let mut next = now + Duration::from_secs(1);
@@ -131,7 +131,7 @@ fn supervise(shared: &Arc<Shared>, interrupter: &mpsc::Sender<(Arc<Worker>, Arc<
 
 /// The call did not stop after being interrupted: report it stuck, retire its worker and start
 /// another, so the pool keeps its size.
-fn give_up(shared: &Arc<Shared>, worker: &Arc<Worker>, control: &Arc<Control>) {
+fn give_up(shared: &Arc<Shared>, worker: &Arc<Worker>, control: &ControlRef) {
     let after = control.elapsed();
     control.state.store(STUCK, Ordering::Release);
     shared.stats.stuck.fetch_add(1, Ordering::Relaxed);
@@ -161,7 +161,7 @@ fn give_up(shared: &Arc<Shared>, worker: &Arc<Worker>, control: &Arc<Control>) {
 /// sleep. Runs on the interrupter thread; for a worker in a subinterpreter, the exception is
 /// raised from that interpreter's helper thread (a thread can only reach the threads of the
 /// interpreter it runs in).
-fn interrupt(worker: &Arc<Worker>, control: &Arc<Control>) {
+fn interrupt(worker: &Arc<Worker>, control: &ControlRef) {
     #[cfg(py_3_12)]
     {
         let remote = worker
@@ -183,7 +183,7 @@ fn interrupt(worker: &Arc<Worker>, control: &Arc<Control>) {
 }
 
 /// Raises `pyhost.CallInterrupted` in the worker, if `control` is still its current call.
-fn raise_interruption(py: Python<'_>, worker: &Arc<Worker>, control: &Arc<Control>) -> Result<()> {
+fn raise_interruption(py: Python<'_>, worker: &Arc<Worker>, control: &ControlRef) -> Result<()> {
     let exc = interrupt_exception(py)?;
     // The worker publishes and clears its current call with its interpreter's GIL held, and
     // we hold that GIL now: if the call is still current, the exception lands in it and
@@ -199,7 +199,7 @@ fn raise_interruption(py: Python<'_>, worker: &Arc<Worker>, control: &Arc<Contro
     // allocator, which corrupts the heaps of interpreters with their own (found on 3.12: a
     // double free).
     if !crate::raw::interp::subs_exist() {
-        let (w, c) = (Arc::downgrade(worker), Arc::downgrade(control));
+        let (w, c) = (Arc::downgrade(worker), control.downgrade());
         let still = Function::new(py, "_pyhost_still_stopping", None, move |py, _, _| {
             let current = match (w.upgrade(), c.upgrade()) {
                 (Some(w), Some(c)) => is_stopping(&w, &c),
@@ -225,18 +225,18 @@ fn raise_interruption(py: Python<'_>, worker: &Arc<Worker>, control: &Arc<Contro
     Ok(())
 }
 
-fn is_current_call(worker: &Worker, control: &Arc<Control>) -> bool {
+fn is_current_call(worker: &Worker, control: &ControlRef) -> bool {
     worker
         .current
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_ref()
-        .is_some_and(|c| Arc::ptr_eq(c, control))
+        .is_some_and(|c| c.same(control))
 }
 
 /// `control` is still the worker's current call, stopped (so an exception thrown later into
 /// its greenlet cannot hit the next call).
-fn is_stopping(worker: &Worker, control: &Arc<Control>) -> bool {
+fn is_stopping(worker: &Worker, control: &ControlRef) -> bool {
     is_current_call(worker, control) && matches!(control.state(), TIMED_OUT | CANCELLED)
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::call::{Control, DONE, QUEUED, RUNNING};
+use super::call::{ControlRef, DONE, QUEUED, RUNNING};
 use super::place::Place;
 use super::{Job, Ready, Shared, Worker, coroutine};
 use crate::{Error, Python, Result, raw};
@@ -175,7 +175,7 @@ fn run_started(
 
 /// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.
 /// A coroutine call goes on in its worker's loop (or its job ended it already).
-fn finish_job(shared: &Shared, control: &Control, coroutine: bool, outcome: Result<Ran>) {
+fn finish_job(shared: &Shared, control: &ControlRef, coroutine: bool, outcome: Result<Ran>) {
     let ends_here = !coroutine || outcome.is_err();
     match outcome {
         Ok(Ok(())) => {}
