@@ -248,18 +248,23 @@ pub struct Call<T> {
 
 pub(crate) enum Phase<T> {
     /// Not queued yet: waiting for room in the queue.
-    Submitting {
-        shared: Arc<Shared>,
-        job: Option<super::Job>,
-        cell: Arc<CallCell<T>>,
-    },
+    /// (Boxed: rare, and it would make every call's future larger.)
+    Submitting(Box<Submitting<T>>),
     /// Queued or running.
     Waiting {
         cell: Arc<CallCell<T>>,
         shared: Arc<Shared>,
     },
-    /// Finished (the outcome was taken) or failed to submit.
-    Done(Option<Error>),
+    /// Finished (the outcome was taken) or failed to submit (boxed: rare, and an `Error` is
+    /// large).
+    Done(Option<Box<Error>>),
+}
+
+/// A call waiting for room in the queue.
+pub(crate) struct Submitting<T> {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) job: Option<super::Job>,
+    pub(crate) cell: Arc<CallCell<T>>,
 }
 
 impl<T> Unpin for Call<T> {}
@@ -270,19 +275,17 @@ impl<T> Future for Call<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         loop {
             match &mut self.phase {
-                Phase::Submitting { shared, job, cell } => {
-                    match shared.try_enqueue_or_wait(job, cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => {
-                            self.phase = Phase::Done(None);
-                            return Poll::Ready(Err(e));
-                        }
-                        Poll::Ready(Ok(())) => {
-                            let (cell, shared) = (cell.clone(), shared.clone());
-                            self.phase = Phase::Waiting { cell, shared };
-                        }
+                Phase::Submitting(sub) => match sub.shared.try_enqueue_or_wait(&mut sub.job, cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => {
+                        self.phase = Phase::Done(None);
+                        return Poll::Ready(Err(e));
                     }
-                }
+                    Poll::Ready(Ok(())) => {
+                        let (cell, shared) = (sub.cell.clone(), sub.shared.clone());
+                        self.phase = Phase::Waiting { cell, shared };
+                    }
+                },
                 Phase::Waiting { cell, .. } => {
                     return match cell.slot.poll(cx) {
                         Poll::Pending => Poll::Pending,
@@ -293,7 +296,7 @@ impl<T> Future for Call<T> {
                     };
                 }
                 Phase::Done(e) => {
-                    return Poll::Ready(Err(e.take().unwrap_or(Error::Cancelled)));
+                    return Poll::Ready(Err(e.take().map_or(Error::Cancelled, |e| *e)));
                 }
             }
         }
@@ -332,5 +335,18 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
             return v;
         }
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A call's future stays small: tokio moves it into each task.
+    #[test]
+    fn a_call_future_is_three_words() {
+        assert!(
+            std::mem::size_of::<super::Call<u64>>() <= 3 * std::mem::size_of::<usize>(),
+            "Call<u64> is {} bytes",
+            std::mem::size_of::<super::Call<u64>>()
+        );
     }
 }

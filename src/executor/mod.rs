@@ -534,11 +534,11 @@ impl Executor {
         }
         drop(q);
         Call {
-            phase: Phase::Submitting {
+            phase: Phase::Submitting(Box::new(call::Submitting {
                 shared: self.shared.clone(),
                 job,
                 cell,
-            },
+            })),
         }
     }
 
