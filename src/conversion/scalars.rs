@@ -242,18 +242,7 @@ impl<'a, 'py> FromPython<'a, 'py> for f64 {
         if raw::is(&obj, Check::FloatExact) {
             return Ok(raw::float_value_exact(&obj));
         }
-        // Ints and objects with __float__/__index__ too.
-        let v = raw::float_as_f64(&obj);
-        if v == -1.0 && raw::err_occurred(obj.py()) {
-            let e = Error::fetch(obj.py());
-            return Err(match &e {
-                Error::Python(pe) if pe.is_instance(obj.py(), &ExceptionType::TypeError) => {
-                    wrong_type(&obj, "float")
-                }
-                _ => e,
-            });
-        }
-        Ok(v)
+        f64_from_other(obj)
     }
 
     fn expected() -> &'static str {
@@ -261,10 +250,30 @@ impl<'a, 'py> FromPython<'a, 'py> for f64 {
     }
 
     const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-        // True: for exact builtin scalars `PyFloat_AsDouble` converts in C (int, float) or fails
-        // (str, bytes); `__float__`/`__index__` are only called on other types.
-        Some(crate::conversion::NoCodeForBuiltins::trusted());
+        F64_NO_CODE_FOR_BUILTINS;
 }
+
+/// `f64` from anything but an exact float: out of line, so the float case inlines small.
+#[inline(never)]
+fn f64_from_other(obj: Borrowed<'_, '_, Any>) -> Result<f64> {
+    // Ints and objects with __float__/__index__ too.
+    let v = raw::float_as_f64(&obj);
+    if v == -1.0 && raw::err_occurred(obj.py()) {
+        let e = Error::fetch(obj.py());
+        return Err(match &e {
+            Error::Python(pe) if pe.is_instance(obj.py(), &ExceptionType::TypeError) => {
+                wrong_type(&obj, "float")
+            }
+            _ => e,
+        });
+    }
+    Ok(v)
+}
+
+/// True: for exact builtin scalars `PyFloat_AsDouble` converts in C (int, float) or fails (str,
+/// bytes); `__float__`/`__index__` are only called on other types.
+const F64_NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
+    Some(crate::conversion::NoCodeForBuiltins::trusted());
 
 impl<'a, 'py> FromPython<'a, 'py> for f32 {
     #[inline]
