@@ -82,19 +82,22 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
         return; // cancelled while queued: already resolved
     }
     let waited = Instant::now();
-    let (control, coroutine) = (job.control.clone(), job.coroutine);
+    let coroutine = job.coroutine;
+    // Taken inside; still here if the GIL could not be taken, to end the call with why.
+    let mut job = Some(job);
     let outcome = place.with_gil(|py| {
         let got_gil = Instant::now();
         add_nanos(&worker.counters.gil_wait_ns, got_gil - waited);
-        let (ran, ended) = run_started(shared, worker, job, got_gil, py);
+        let job = job.take().expect("taken once");
+        let (ran, ended, control) = run_started(shared, worker, job, got_gil, py);
         finish_job(shared, &control, coroutine, Ok(ran));
         if !coroutine {
             run_queued(shared, worker, ended, py);
         }
         Ok(())
     });
-    if let Err(e) = outcome {
-        finish_job(shared, &control, coroutine, Err(e));
+    if let (Err(e), Some(job)) = (outcome, job) {
+        finish_job(shared, &job.control, coroutine, Err(e));
     }
 }
 
@@ -133,8 +136,8 @@ fn run_held_at(
     if !job.control.transition(QUEUED, RUNNING) {
         return None;
     }
-    let (control, coroutine) = (job.control.clone(), job.coroutine);
-    let (ran, ended) = run_started(shared, worker, job, now, py);
+    let coroutine = job.coroutine;
+    let (ran, ended, control) = run_started(shared, worker, job, now, py);
     finish_job(shared, &control, coroutine, Ok(ran));
     Some(ended)
 }
@@ -146,23 +149,31 @@ fn add_nanos(counter: &std::sync::atomic::AtomicU64, d: Duration) {
 }
 
 /// The part of running a job that needs the GIL: the worker's current call, and its run time
-/// from `started` (now) to when it ended, which it returns.
+/// from `started` (now) to when it ended. Returns how it ran, when it ended, and its control
+/// block (lent to the worker's `current` meanwhile: moved, not shared, so that no reference
+/// count is touched a call).
 fn run_started(
     shared: &Shared,
     worker: &Worker,
     job: Job,
     started: Instant,
     py: Python<'_>,
-) -> (Ran, Instant) {
+) -> (Ran, Instant, ControlRef) {
     let Job { control, run, .. } = job;
     control.start(started);
+    let timed = control.timeout.is_some();
     // Published with the GIL held: the interrupter checks it with the GIL held too.
-    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
-    if control.timeout.is_some() {
+    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control);
+    if timed {
         shared.supervisor.notify();
     }
     let r = catch_unwind(AssertUnwindSafe(|| run(py, &worker.counters)));
-    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    let control = worker
+        .current
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("only this worker clears its current call");
     if control.async_exc_sent.load(Ordering::Acquire) {
         // An interruption may still be pending for this thread: clear it so it cannot hit
         // the next call.
@@ -170,7 +181,7 @@ fn run_started(
     }
     let ended = Instant::now();
     add_nanos(&worker.counters.run_ns, ended - started);
-    (r, ended)
+    (r, ended, control)
 }
 
 /// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.
