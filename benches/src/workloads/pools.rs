@@ -296,66 +296,81 @@ fn columns(s: &Shared, measure: Measure, work: Work) -> Vec<(Column, Body)> {
 // ---------------------------------------------------------------------------------------------
 // The rows
 
-/// w8: `tasks` tokio tasks, each awaiting one call of `f0`.
-pub(super) fn w8(s: &Shared, tasks: u64) -> Workload {
-    let measure = Measure::Throughput {
-        clients: tasks,
-        calls: 1,
-    };
-    let mut w = workload(
-        "w8",
-        "short tasks from tokio: each awaits a call of f0 on a pool",
-        "us/task",
-        1e3,
-        columns(s, measure, Work::CallF0),
-    );
-    w.per_op = tasks;
-    w.fixed_batch = Some(1);
-    w.callgrind = false;
-    w
+/// A throughput row: `clients` tokio tasks each awaiting `calls` calls doing `work`, reported
+/// per call; `batch` operations a batch.
+struct Throughput {
+    id: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    scale: f64,
+    clients: u64,
+    calls: u64,
+    batch: u64,
 }
 
-/// Clients and calls of w8b and w8c.
+impl Throughput {
+    fn workload(self, s: &Shared, work: Work) -> Workload {
+        let measure = Measure::Throughput {
+            clients: self.clients,
+            calls: self.calls,
+        };
+        let mut w = workload(
+            self.id,
+            self.title,
+            self.unit,
+            self.scale,
+            columns(s, measure, work),
+        );
+        w.per_op = self.clients * self.calls;
+        w.fixed_batch = Some(self.batch);
+        w.callgrind = false;
+        w
+    }
+}
+
+/// w8: `tasks` tokio tasks, each awaiting one call of `f0`.
+pub(super) fn w8(s: &Shared, tasks: u64) -> Workload {
+    Throughput {
+        id: "w8",
+        title: "short tasks from tokio: each awaits a call of f0 on a pool",
+        unit: "us/task",
+        scale: 1e3,
+        clients: tasks,
+        calls: 1,
+        batch: 1,
+    }
+    .workload(s, Work::CallF0)
+}
+
+/// Clients of w8b and w8c.
 const CLIENTS: u64 = 256;
 
 /// w8b: tiny calls at saturation.
 pub(super) fn w8b(s: &Shared) -> Workload {
-    let calls = 16;
-    let measure = Measure::Throughput {
+    Throughput {
+        id: "w8b",
+        title: "tiny calls at saturation: 256 tokio tasks x 16 awaited calls",
+        unit: "ns/call",
+        scale: 1.0,
         clients: CLIENTS,
-        calls,
-    };
-    let mut w = workload(
-        "w8b",
-        "tiny calls at saturation: 256 tokio tasks x 16 awaited calls",
-        "ns/call",
-        1.0,
-        columns(s, measure, Work::Nothing),
-    );
-    w.per_op = CLIENTS * calls;
-    w.fixed_batch = Some(4);
-    w.callgrind = false;
-    w
+        calls: 16,
+        batch: 4,
+    }
+    .workload(s, Work::Nothing)
 }
 
 /// w8c: 10 µs tasks (the GIL held throughout) at saturation.
 pub(super) fn w8c(s: &Shared) -> Workload {
-    let calls = 4;
-    let measure = Measure::Throughput {
+    Throughput {
+        id: "w8c",
+        title: "10 us tasks at saturation: 256 tokio tasks x 4 awaited calls",
+        unit: "us/task",
+        scale: 1e3,
         clients: CLIENTS,
-        calls,
-    };
-    let mut w = workload(
-        "w8c",
-        "10 us tasks at saturation: 256 tokio tasks x 4 awaited calls",
-        "us/task",
-        1e3,
-        columns(s, measure, Work::Spin(Duration::from_micros(10))),
-    );
-    w.per_op = CLIENTS * calls;
-    w.fixed_batch = Some(1);
-    w.callgrind = false;
-    w
+        calls: 4,
+        batch: 1,
+    }
+    .workload(s, Work::Spin(Duration::from_micros(10)))
 }
 
 /// w8d–w8g: latency of one awaited no-op call, with 1 and with 16 clients calling back to

@@ -148,6 +148,10 @@ fn perf_stat_counts_are_read_by_event_name() {
         "<not counted>,,syscalls:sys_enter_futex,0,0.00,,\n96,,context-switches,1,100.00,,\n";
     assert_eq!(super::syscalls::parse(text), None);
     assert!(parse(&["--syscalls".into()]).unwrap().syscalls);
+    // Their rows carry no targets: the targets are on the times they explain.
+    let mut counts = row("w8", [None, Some(1.0), Some(2.0), Some(1.0)]);
+    counts.unit = "futex calls/task".into();
+    assert!(check(&counts).is_empty());
 }
 
 #[test]
