@@ -539,6 +539,32 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
   across threads, `asyncio.run_coroutine_threadsafe(...).result()`. Every column wakes another
   thread twice an await.
 
+## Where pyhost is behind, and why
+
+From callgrind profiles of the rows above (instruction counts do not move from run to run; the
+times of the multi-threaded rows move by 10-20% between runs on this VM, so a miss of 1-2%
+there is noise):
+
+- w5, w5b, w7 (taking the GIL): pyhost's outermost `with_gil` does about 60 instructions more
+  than PyO3's `detach`: it announces itself to shutdown (a per-thread slot, so that
+  `shutdown` from another thread waits for it instead of finalizing under it), checks that
+  the interpreter is running, looks for deferred reference releases, and picks how to take
+  the GIL (kept state, foreign state, already held). That is what makes finalizing from another
+  thread and dropping handles without the GIL safe; PyO3 has neither. The rest of the
+  difference is the 72-byte `Result<T, Error>` returned through memory.
+- w6a (list -> `Vec<i64>`), w6b (dict -> `HashMap<String, f64>`): about 10 instructions an
+  element more than the raw loop: before borrowing an item without a reference of its own,
+  pyhost checks that its type is an exact builtin scalar, whose conversion runs no Python code
+  (an `__index__` or `__float__` could otherwise change the container under the loop). The raw
+  column trusts the list; PyO3 takes a reference to each item instead.
+- w8 (1,000 tasks in one burst): a worker keeps the GIL for up to 200 µs for the calls queued
+  behind the one it took it for; the other worker, woken for the burst, has taken one call and
+  waits for the GIL meanwhile. That call's task finishes late, and on a burst of 0.7 ms that
+  shows. At saturation (w8b) the same batching makes the Executor faster than the minimal
+  pools, which hand the GIL over at every call.
+- w8d/w8g are within the run-to-run noise of the pools; w6c (one 1 MiB string) runs the
+  same instructions in every column.
+
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
 allocates little and a lot where it allocates much. Instructions with them on against off
 (`PYHOST_BENCH_TRACK_ALLOCATIONS=1` runs every row with them; callgrind, pyhost column,
