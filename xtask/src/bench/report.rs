@@ -549,9 +549,9 @@ there is noise):
   than PyO3's `detach`: it announces itself to shutdown (a per-thread slot, so that
   `shutdown` from another thread waits for it instead of finalizing under it), checks that
   the interpreter is running, looks for deferred reference releases, and picks how to take
-  the GIL (kept state, foreign state, already held). That is what makes finalizing from another
-  thread and dropping handles without the GIL safe; PyO3 has neither. The rest of the
-  difference is the 72-byte `Result<T, Error>` returned through memory.
+  the GIL (kept state, foreign state, already held). The first is what makes finalizing from
+  another thread safe, which PyO3 does not offer. The rest of the difference is the 72-byte
+  `Result<T, Error>` returned through memory.
 - w6a (list -> `Vec<i64>`), w6b (dict -> `HashMap<String, f64>`): about 10 instructions an
   element more than the raw loop: before borrowing an item without a reference of its own,
   pyhost checks that its type is an exact builtin scalar, whose conversion runs no Python code
