@@ -332,3 +332,31 @@ fn workers_have_their_rust_names_in_python() {
         .unwrap();
     assert!(logged.starts_with("checks-"), "{logged}");
 }
+
+/// A worker runs the calls queued behind one under a single acquisition of the GIL; calls
+/// that release the GIL (a sleep, I/O) must still spread over every worker, not wait for that
+/// worker's run to end.
+#[test]
+fn calls_that_release_the_gil_run_on_every_worker() {
+    init();
+    let ex = Executor::builder().workers(2).build().unwrap();
+    // Warm both workers up (their first call sets them up).
+    block_on(async {
+        let (a, b) = (ex.spawn(|_| Ok(())), ex.spawn(|_| Ok(())));
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    let started = Instant::now();
+    let calls: Vec<_> = (0..8)
+        .map(|_| ex.spawn(|py| py.exec("import time\ntime.sleep(0.1)")))
+        .collect();
+    for c in calls {
+        block_on(c).unwrap();
+    }
+    let took = started.elapsed();
+    eprintln!("8 calls sleeping 0.1 s on 2 workers: {took:?} (one worker: 0.8 s)");
+    assert!(
+        took < Duration::from_millis(700),
+        "the calls ran one after another: {took:?}"
+    );
+}

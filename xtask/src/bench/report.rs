@@ -557,11 +557,11 @@ there is noise):
   pyhost checks that its type is an exact builtin scalar, whose conversion runs no Python code
   (an `__index__` or `__float__` could otherwise change the container under the loop). The raw
   column trusts the list; PyO3 takes a reference to each item instead.
-- w8 (1,000 tasks in one burst): a worker keeps the GIL for up to 200 µs for the calls queued
-  behind the one it took it for; the other worker, woken for the burst, has taken one call and
-  waits for the GIL meanwhile. That call's task finishes late, and on a burst of 0.7 ms that
-  shows. At saturation (w8b) the same batching makes the Executor faster than the minimal
-  pools, which hand the GIL over at every call.
+- w8 (1,000 tasks in one burst): not explained yet. The Executor makes no more futex calls
+  a task than the pools (table below) and runs one allocation, no shared reference count and
+  one clock read a call; a shorter batch window (50 µs) and keeping the other worker off the
+  queue during a batch were tried and changed nothing measurable. At saturation (w8b, w8c) the
+  Executor is faster than the pools, which hand the GIL over at every call.
 - w8d/w8g are within the run-to-run noise of the pools; w6c (one 1 MiB string) runs the
   same instructions in every column.
 
