@@ -542,8 +542,8 @@ process on one interpreter. On the main thread each batch takes the GIL its colu
 ## Where pyhost is behind, and why
 
 From callgrind profiles of the rows above (instruction counts do not move from run to run; the
-times of the multi-threaded rows move by 10-20% between runs on this VM, so a miss of 1-2%
-there is noise):
+times of the multi-threaded rows move by up to 30% between runs on this VM, so a miss of a
+few percent there is noise):
 
 - w5, w5b, w7 (taking the GIL): pyhost's outermost `with_gil` does about 60 instructions more
   than PyO3's `detach`: it announces itself to shutdown (a per-thread slot, so that
@@ -557,13 +557,15 @@ there is noise):
   pyhost checks that its type is an exact builtin scalar, whose conversion runs no Python code
   (an `__index__` or `__float__` could otherwise change the container under the loop). The raw
   column trusts the list; PyO3 takes a reference to each item instead.
-- w8 (1,000 tasks in one burst): not explained yet. The Executor makes no more futex calls
-  a task than the pools (table below) and runs one allocation, no shared reference count and
-  one clock read a call; a shorter batch window (50 µs) and keeping the other worker off the
-  queue during a batch were tried and changed nothing measurable. At saturation (w8b, w8c) the
-  Executor is faster than the pools, which hand the GIL over at every call.
-- w8d/w8g are within the run-to-run noise of the pools; w6c (one 1 MiB string) runs the
-  same instructions in every column.
+- w7, w8-w8g (threads and pools): two full runs this session (the second after small changes to the
+  Executor) gave pyhost/limit
+  from 0.53 to 1.20 on the pool rows and pyhost/pyo3 from 1.03 to 1.31 on w7, both ways from
+  one run to the next: the Executor is at the minimal pools' level, not reliably ahead of
+  them. It makes no more futex calls a task than they do (table below), and runs one
+  allocation, no shared reference count and one clock read a call. A shorter batch window
+  (50 µs) and keeping the other worker off the queue during a batch were tried on w8 and
+  changed nothing measurable.
+- w6c (one 1 MiB string) runs the same instructions in every column.
 
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
 allocates little and a lot where it allocates much. Instructions with them on against off
