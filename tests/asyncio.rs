@@ -148,9 +148,15 @@ fn errors_are_exceptions_and_a_call_outside_a_loop_says_why() {
 fn a_deadline_reaches_an_asyncio_loop_waiting_in_its_selector() {
     pyhost::initialize_once().unwrap();
     let ex = pyhost::Executor::builder().workers(1).build().unwrap();
-    // Within 50 ms of the deadline; the aarch64 leg runs under qemu, many times slower.
+    // asyncio imported first, so that the deadline measures the wake-up, not the import.
+    ex.run(|py| py.exec("import asyncio")).unwrap();
+    // Within 150 ms of the deadline: the other tests of this file run Python on other threads
+    // meanwhile, and the interruption needs the GIL (a switch interval each time another
+    // thread gets it first; a miss of 70 ms was seen on 2 loaded cores). Not woken, the call
+    // would end after the 10 s sleep or as `Stuck`. The aarch64 leg runs under qemu, many
+    // times slower.
     let slack = if cfg!(target_arch = "x86_64") {
-        50
+        150
     } else {
         500
     };
