@@ -244,8 +244,9 @@ fn columns(s: &Shared, measure: Measure, work: Work) -> Vec<(Column, Body)> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         pool.push(Box::new(move || {
             match work {
-                // SAFETY: GIL held (the pool's thread state); `f` is live; the result is
-                // released.
+                // The GIL is held through the pool's thread state, `f` is live, and the
+                // result is released.
+                // SAFETY: for the reasons above.
                 Work::CallF0 => unsafe {
                     ffi::Py_DECREF(check(ffi::PyObject_CallNoArgs(f.as_ptr()), "f0()"));
                 },
