@@ -84,7 +84,6 @@ impl Control {
     }
 }
 
-/// A slot of any result type, as the control block fills it with an error.
 /// One call's shared state in one allocation: its control block and the slot of its result.
 pub(crate) struct CallCell<T> {
     pub(crate) control: Control,
@@ -97,6 +96,13 @@ impl<T: Send> CallCell<T> {
             control: Control::new(timeout),
             slot: Slot::new(),
         })
+    }
+}
+
+impl<T> CallCell<T> {
+    /// Ends the call with `e` unless it has an outcome already.
+    pub(crate) fn resolve(&self, e: Error) {
+        self.slot.fill(Ok(Err(e)));
     }
 }
 
@@ -113,7 +119,7 @@ impl<T: Send> AnyCall for CallCell<T> {
     }
 
     fn resolve(&self, e: Error) {
-        self.slot.fill(Ok(Err(e)));
+        CallCell::resolve(self, e);
     }
 }
 
@@ -306,7 +312,7 @@ impl<T> Future for Call<T> {
 impl<T> Drop for Call<T> {
     fn drop(&mut self) {
         if let Phase::Waiting { cell, shared } = &self.phase {
-            shared.cancel_with(&cell.control, &|e| cell.slot.fill(Ok(Err(e))));
+            shared.cancel_with(&cell.control, &|e| cell.resolve(e));
         }
     }
 }

@@ -274,8 +274,7 @@ where
             shared.stats.calls_run.fetch_add(1, Ordering::Relaxed);
             cell.slot.fill(failed);
         } else {
-            cell.slot
-                .fill(Ok(Err(ctl.stop_error().unwrap_or(Error::Cancelled))));
+            cell.resolve(ctl.stop_error().unwrap_or(Error::Cancelled));
         }
     });
     Job {
@@ -333,7 +332,7 @@ where
             if matches!(stopped, Error::Timeout { .. }) {
                 sh.stats.timeouts.fetch_add(1, Ordering::Relaxed);
             }
-            cell.slot.fill(Ok(Err(stopped)));
+            cell.resolve(stopped);
         }
         Ok(py.none().into_any())
     })?;

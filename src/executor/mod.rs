@@ -441,7 +441,7 @@ impl Executor {
                 mine.slot.fill(r);
             } else {
                 let e = mine.control.stop_error().unwrap_or(Error::Cancelled);
-                mine.slot.fill(Ok(Err(e)));
+                mine.resolve(e);
             }
         });
         let job = Job {
