@@ -417,6 +417,41 @@ pub unsafe fn PyBytes_GET_SIZE(op: *mut PyObject) -> Py_ssize_t {
     unsafe { Py_SIZE(op) }
 }
 
+/// `PyUnicode_IS_COMPACT_ASCII(op)`: whether the text of a str is ASCII stored right after its
+/// header, where it is also its UTF-8. Always false with the limited API, which hides the
+/// layout.
+///
+/// # Safety
+/// `op` is a live str.
+#[inline(always)]
+pub unsafe fn PyUnicode_IS_COMPACT_ASCII(op: *mut PyObject) -> bool {
+    #[cfg(py_limited_api)]
+    {
+        let _ = op;
+        false
+    }
+    #[cfg(not(py_limited_api))]
+    {
+        // SAFETY: `op` is a str (caller), so it starts with a `PyASCIIObject`.
+        let state = unsafe { &(*op.cast::<crate::bindings::PyASCIIObject>()).state };
+        state.compact() != 0 && state.ascii() != 0
+    }
+}
+
+/// The text of a compact ASCII str and its length in bytes (`_PyUnicode_COMPACT_DATA` and
+/// `PyUnicode_GET_LENGTH`): what `PyUnicode_AsUTF8AndSize` returns for it, without the call.
+///
+/// # Safety
+/// `op` is a live str for which [`PyUnicode_IS_COMPACT_ASCII`] holds.
+#[cfg(not(py_limited_api))]
+#[inline(always)]
+pub unsafe fn compact_ascii_text(op: *mut PyObject) -> (*const u8, Py_ssize_t) {
+    let ascii = op.cast::<crate::bindings::PyASCIIObject>();
+    // SAFETY: a compact ASCII str (caller): its bytes follow the header, `length` of them
+    // (and a NUL).
+    unsafe { (ascii.add(1).cast::<u8>().cast_const(), (*ascii).length) }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Type checks
 

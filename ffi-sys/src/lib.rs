@@ -71,6 +71,8 @@ pub use compat::Py_IsFinalizing;
 pub use compat::{PY_VECTORCALL_ARGUMENTS_OFFSET, PY_VERSION_HEX, PyVectorcall_NARGS};
 #[cfg(not(py_3_9))]
 pub use compat::{PyObject_CallNoArgs, PyObject_Vectorcall};
+#[cfg(not(py_limited_api))]
+pub use inline::compact_ascii_text;
 pub use inline::{
     Py_DECREF, Py_Ellipsis, Py_False, Py_INCREF, Py_IS_TYPE, Py_IsImmortal, Py_NewRef, Py_None,
     Py_NotImplemented, Py_REFCNT, Py_SIZE, Py_TYPE, Py_True, Py_XDECREF, Py_XINCREF,
@@ -82,5 +84,5 @@ pub use inline::{
     PyModule_Check, PyModule_CheckExact, PyObject_TypeCheck, PySet_Check, PySet_CheckExact,
     PyTuple_Check, PyTuple_CheckExact, PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM,
     PyType_Check, PyType_FastSubclass, PyType_HasFeature, PyUnicode_Check, PyUnicode_CheckExact,
-    c_bool, type_flags,
+    PyUnicode_IS_COMPACT_ASCII, c_bool, type_flags,
 };

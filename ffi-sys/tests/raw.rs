@@ -315,6 +315,45 @@ fn singletons_match_the_c_macros() {
     });
 }
 
+#[test]
+fn compact_ascii_text_matches_what_python_gives_as_utf8() {
+    with_gil(|| {
+        // SAFETY: GIL held; the namespace keeps every tested object alive; every item of
+        // `texts` is a str.
+        unsafe {
+            let ns = run("import sys\nclass S(str): pass\n\
+                 texts = ['', 'a', 'hello', 'x' * 10_000, sys.intern('interned_name'), \
+                 str(12345), 'caf\\u00e9', '\\u20ac', '\\U0001F600', 'a\\udc80', S('sub'), \
+                 S(''), 'key%d' % 7]\n\
+                 ascii = [s.isascii() and type(s) is str for s in texts]\n");
+            let texts = item(ns, c"texts");
+            let expected = item(ns, c"ascii");
+            for i in 0..ffi::PyList_GET_SIZE(texts) {
+                let s = ffi::PyList_GET_ITEM(texts, i);
+                let compact = ffi::PyUnicode_IS_COMPACT_ASCII(s);
+                // Exact ASCII strs are compact ASCII; others (non-ASCII, subclass instances,
+                // whose text is stored apart) are not.
+                let want = ffi::PyList_GET_ITEM(expected, i) == ffi::Py_True();
+                assert_eq!(compact, want, "item {i}");
+                // The C function, a static inline one since 3.11.
+                #[cfg(py_3_11)]
+                assert_eq!(compact, ffi::bindings::PyUnicode_IS_COMPACT_ASCII(s) != 0);
+                if !compact {
+                    ffi::PyErr_Clear();
+                    continue;
+                }
+                // Same bytes at the same address as the UTF-8 CPython hands out.
+                let (data, len) = ffi::compact_ascii_text(s);
+                let mut c_len = 0;
+                let c_data = ffi::PyUnicode_AsUTF8AndSize(s, &mut c_len);
+                assert_eq!((data, len), (c_data.cast::<u8>(), c_len), "item {i}");
+                assert_eq!(*data.add(len as usize), 0, "NUL-terminated");
+            }
+            ffi::Py_DECREF(ns);
+        }
+    });
+}
+
 /// The C `PyObject_TypeCheck` against float, as a check function.
 unsafe extern "C" fn c_float_check(o: *mut ffi::PyObject) -> c_int {
     // SAFETY: `o` is live and the GIL held (the caller is the test below).

@@ -230,10 +230,8 @@ where
         let dict = obj.downcast::<Dict>().ok();
         let n = dict.map_or(0, |d| d.len());
         let mut out = HashMap::with_capacity_and_hasher(n, S::default());
-        if let (Some(d), Some(promise), Some(_)) =
-            (dict, K::NO_CODE_FOR_BUILTINS, V::NO_CODE_FOR_BUILTINS)
-        {
-            raw::dict_for_each_borrowing_builtins(d, n, promise, |k, v| {
+        if let (Some(d), Some(key), Some(value)) = (dict, K::NO_CODE, V::NO_CODE) {
+            raw::dict_for_each_borrowing(d, n, key, value, |k, v| {
                 out.insert(K::from_python(k)?, V::from_python(v)?);
                 Ok(())
             })?;

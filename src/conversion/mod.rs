@@ -93,14 +93,14 @@ pub trait FromPython<'a, 'py>: Sized {
         std::any::type_name::<Self>()
     }
 
-    /// Set by pyhost's own conversions that run no Python code before returning `Ok` for
-    /// objects of the exact builtin types int, float, bool, str and bytes. Collection
-    /// conversions then read such items without taking a reference to each.
+    /// Set by pyhost's own conversions: the objects for which they run no Python code before
+    /// returning `Ok`. Collection conversions then read such items without taking a reference
+    /// to each.
     #[doc(hidden)]
-    const NO_CODE_FOR_BUILTINS: Option<NoCodeForBuiltins> = None;
+    const NO_CODE: Option<NoCodeFor> = None;
 }
 
-pub use crate::raw::builtins::NoCodeForBuiltins;
+pub use crate::raw::builtins::NoCodeFor;
 
 /// [`FromPython`] for every borrow lifetime: the bound for values that do not borrow from the
 /// object (`i64`, `String`, `Vec<T>`, ...).

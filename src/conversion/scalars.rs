@@ -85,6 +85,13 @@ fn overflow(original: Error, obj: &Object<'_, Any>, target: &str) -> Error {
     Error::overflow_error(format!("int {shown} does not fit in {target}"))
 }
 
+/// For ints (subclasses and bools too: `PyLong_AsLongLong` and `PyLong_AsUnsignedLongLong`
+/// read their digits in C): no Python code. `__index__` of other types may run some.
+const INT_NO_CODE: Option<crate::conversion::NoCodeFor> =
+    Some(crate::conversion::NoCodeFor::trusted(|obj| {
+        raw::is(obj, Check::Long)
+    }));
+
 macro_rules! signed {
     ($($t:ty),*) => {$(
         impl<'py> IntoPython<'py> for $t {
@@ -105,10 +112,7 @@ macro_rules! signed {
                 "int"
             }
 
-            const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-                // True: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
-                // a type error) only; `__index__` is only called on other types.
-                Some(crate::conversion::NoCodeForBuiltins::trusted());
+            const NO_CODE: Option<crate::conversion::NoCodeFor> = INT_NO_CODE;
         }
     )*};
 }
@@ -133,10 +137,7 @@ macro_rules! unsigned {
                 "int"
             }
 
-            const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-                // True: for exact builtin scalars, `PyLong_AsLongLong`/`AsUnsignedLongLong` (or
-                // a type error) only; `__index__` is only called on other types.
-                Some(crate::conversion::NoCodeForBuiltins::trusted());
+            const NO_CODE: Option<crate::conversion::NoCodeFor> = INT_NO_CODE;
         }
     )*};
 }
@@ -249,8 +250,7 @@ impl<'a, 'py> FromPython<'a, 'py> for f64 {
         "float"
     }
 
-    const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-        F64_NO_CODE_FOR_BUILTINS;
+    const NO_CODE: Option<crate::conversion::NoCodeFor> = F64_NO_CODE;
 }
 
 /// `f64` from anything but an exact float: out of line, so the float case inlines small.
@@ -270,10 +270,16 @@ fn f64_from_other(obj: Borrowed<'_, '_, Any>) -> Result<f64> {
     Ok(v)
 }
 
-/// True: for exact builtin scalars `PyFloat_AsDouble` converts in C (int, float) or fails (str,
-/// bytes); `__float__`/`__index__` are only called on other types.
-const F64_NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-    Some(crate::conversion::NoCodeForBuiltins::trusted());
+/// For floats (subclasses too: `PyFloat_AsDouble` reads their value), exact ints and bools
+/// (`int.__float__` in C): no Python code. `__float__`/`__index__` of other types, int
+/// subclasses among them, may run some.
+const F64_NO_CODE: Option<crate::conversion::NoCodeFor> =
+    Some(crate::conversion::NoCodeFor::trusted(|obj| {
+        raw::is(obj, Check::FloatExact)
+            || raw::is(obj, Check::LongExact)
+            || raw::is(obj, Check::Bool)
+            || raw::is(obj, Check::Float)
+    }));
 
 impl<'a, 'py> FromPython<'a, 'py> for f32 {
     #[inline]
@@ -389,9 +395,10 @@ impl<'a, 'py> FromPython<'a, 'py> for String {
         "str"
     }
 
-    const NO_CODE_FOR_BUILTINS: Option<crate::conversion::NoCodeForBuiltins> =
-        // True: `PyUnicode_AsUTF8AndSize` on a str, or a type error: no Python code.
-        Some(crate::conversion::NoCodeForBuiltins::trusted());
+    const NO_CODE: Option<crate::conversion::NoCodeFor> =
+        // For any object: `PyUnicode_AsUTF8AndSize` on a str (subclasses too, whose text it
+        // reads in C), else a type error: no Python code.
+        Some(crate::conversion::NoCodeFor::trusted(|_| true));
 }
 
 impl<'a, 'py> FromPython<'a, 'py> for Cow<'a, str> {

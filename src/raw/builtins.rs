@@ -7,7 +7,7 @@ use std::ptr::{NonNull, null_mut};
 
 use std::os::raw::c_int;
 
-use super::objects::{Check, err_occurred, is, is_builtin_scalar, owned, status};
+use super::objects::{Check, err_occurred, is, owned, status};
 use crate::types::{Any, Bytes, Dict, Float, Int, List, Set, Str, Tuple};
 use crate::{Borrowed, Error, Object, Python, Result, ffi};
 
@@ -142,10 +142,19 @@ pub(crate) fn str_from_utf8<'py>(py: Python<'py>, s: &str) -> Result<Object<'py,
 #[inline(always)]
 unsafe fn utf8_of<'a>(py: Python<'_>, s: *mut ffi::PyObject) -> Result<&'a str> {
     let mut len: ffi::Py_ssize_t = 0;
-    // A live object (caller), checked to be a str by the call itself; the buffer lives
-    // as long as the object, which lives for 'a (caller); CPython produced valid UTF-8.
+    // A live object (caller), checked to be a str here or by the call itself; the buffer
+    // lives as long as the object, which lives for 'a (caller); CPython produced valid UTF-8
+    // (ASCII is UTF-8).
     // SAFETY: for the reasons above.
     unsafe {
+        #[cfg(not(py_limited_api))]
+        if ffi::PyUnicode_Check(s) && ffi::PyUnicode_IS_COMPACT_ASCII(s) {
+            let (data, len) = ffi::compact_ascii_text(s);
+            return Ok(std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                data,
+                len as usize,
+            )));
+        }
         let data = ffi::PyUnicode_AsUTF8AndSize(s, &mut len);
         if data.is_null() {
             return Err(Error::fetch(py));
@@ -620,25 +629,26 @@ pub(crate) fn dict_next<'py>(
 }
 
 /// Calls `f` with each item of a dict of `len` items: borrowed, without a reference of our
-/// own, when key and value are both of exact builtin scalar types, owned otherwise. Stops,
-/// as iterating a dict does, when a conversion changed its size.
+/// own, when the promises `key` and `value` hold for the key and the value, owned otherwise.
+/// Stops, as iterating a dict does, when a conversion changed its size.
 ///
-/// `promise` says that `f` runs no Python code and releases no reference before returning
-/// `Ok` for items of exact builtin scalar types (the conversions of `conversion::scalars`):
+/// Each promise says that, for the items it holds for, `f` runs no Python code and releases
+/// no reference before returning `Ok` (the conversions of `conversion::scalars` make them):
 /// nothing can then change the dict or free such an item while `f` borrows it. After an
 /// error we return at once.
-pub(crate) fn dict_for_each_borrowing_builtins<'py>(
+pub(crate) fn dict_for_each_borrowing<'py>(
     d: &Object<'py, Dict>,
     len: usize,
-    _promise: NoCodeForBuiltins,
+    key: NoCodeFor,
+    value: NoCodeFor,
     mut f: impl FnMut(Borrowed<'_, 'py, Any>, Borrowed<'_, 'py, Any>) -> Result<()>,
 ) -> Result<()> {
     let py = d.py();
     let (mut pos, mut k, mut v) = (0, null_mut(), null_mut());
-    // Live dict (handle); `PyDict_Next` hands out borrowed, non-null items. Builtin
-    // items are only borrowed while `f` converts them, which by the promise runs no code;
-    // other items are held by our own references while converted, and the size is checked
-    // after each, since only such a conversion can change the dict.
+    // Live dict (handle); `PyDict_Next` hands out borrowed, non-null items. Items the
+    // promises hold for are only borrowed while `f` converts them, which by the promises runs
+    // no code; other items are held by our own references while converted, and the size is
+    // checked after each, since only such a conversion can change the dict.
     // SAFETY: for the reasons above.
     unsafe {
         while ffi::PyDict_Next(d.as_ptr(), &mut pos, &mut k, &mut v) != 0 {
@@ -646,7 +656,7 @@ pub(crate) fn dict_for_each_borrowing_builtins<'py>(
                 Borrowed::<Any>::from_ptr(py, NonNull::new_unchecked(k)),
                 Borrowed::<Any>::from_ptr(py, NonNull::new_unchecked(v)),
             );
-            if is_builtin_scalar(&kb) && is_builtin_scalar(&vb) {
+            if key.holds(&kb) && value.holds(&vb) {
                 f(kb, vb)?;
             } else {
                 let (k, v) = (kb.to_owned(), vb.to_owned());
@@ -699,19 +709,26 @@ pub(crate) fn set_discard<'py>(s: &Object<'py, Set>, v: &Object<'py, Any>) -> Re
     .map(|r| r == 1)
 }
 
-/// The promise behind [`FromPython::NO_CODE_FOR_BUILTINS`](crate::FromPython::NO_CODE_FOR_BUILTINS).
+/// The promise behind [`FromPython::NO_CODE`](crate::FromPython::NO_CODE): a test on an
+/// object, true only when the conversion runs no Python code and releases no reference before
+/// it returns `Ok` for that object (it may do anything once it fails: the caller stops reading
+/// borrowed items after an error).
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
-pub struct NoCodeForBuiltins(());
+pub struct NoCodeFor(fn(&Object<'_, Any>) -> bool);
 
-impl NoCodeForBuiltins {
-    /// Makes the promise, which `raw::dict_for_each_borrowing_builtins` relies on for
-    /// soundness: for an object whose type is exactly `int`, `float`, `bool`, `str` or
-    /// `bytes`, the conversion runs no Python code and releases no reference before it returns
-    /// `Ok` (it may do anything once it fails: the caller stops reading borrowed items after an
-    /// error). Only the conversions of `scalars.rs` make it, each saying why it holds; it
-    /// cannot be made outside this crate.
-    pub(crate) const fn trusted() -> NoCodeForBuiltins {
-        NoCodeForBuiltins(())
+impl NoCodeFor {
+    /// Makes the promise, which `raw::dict_for_each_borrowing` relies on for soundness: `when`
+    /// is true only for objects the conversion handles as above. Only the conversions of
+    /// `scalars.rs` make it, each saying why it holds; it cannot be made outside this crate.
+    pub(crate) const fn trusted(when: fn(&Object<'_, Any>) -> bool) -> NoCodeFor {
+        NoCodeFor(when)
+    }
+
+    /// Whether the promise covers `obj`. A constant test once inlined: the promises are
+    /// associated constants.
+    #[inline(always)]
+    pub(crate) fn holds(self, obj: &Object<'_, Any>) -> bool {
+        (self.0)(obj)
     }
 }

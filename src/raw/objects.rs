@@ -93,9 +93,7 @@ pub(crate) fn type_of<'py>(obj: &Object<'py, Any>) -> Object<'py, Type> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Check {
     Unicode,
-    UnicodeExact,
     Bytes,
-    BytesExact,
     ByteArray,
     Long,
     LongExact,
@@ -123,9 +121,7 @@ pub(crate) fn is(obj: &Object<'_, Any>, c: Check) -> bool {
     unsafe {
         match c {
             Check::Unicode => ffi::PyUnicode_Check(p),
-            Check::UnicodeExact => ffi::PyUnicode_CheckExact(p),
             Check::Bytes => ffi::PyBytes_Check(p),
-            Check::BytesExact => ffi::PyBytes_CheckExact(p),
             Check::ByteArray => ffi::PyByteArray_Check(p),
             Check::Long => ffi::PyLong_Check(p),
             Check::LongExact => ffi::PyLong_CheckExact(p),
@@ -145,17 +141,6 @@ pub(crate) fn is(obj: &Object<'_, Any>, c: Check) -> bool {
             Check::ExceptionClass => ffi::PyExceptionClass_Check(p),
         }
     }
-}
-
-/// Whether the object is of an exact builtin scalar type: `str`, `int`, `float`, `bool` or
-/// `bytes` (no subclass, so no Python code runs in its conversions).
-#[inline(always)]
-pub(crate) fn is_builtin_scalar(obj: &Object<'_, Any>) -> bool {
-    is(obj, Check::UnicodeExact)
-        || is(obj, Check::LongExact)
-        || is(obj, Check::FloatExact)
-        || is(obj, Check::Bool)
-        || is(obj, Check::BytesExact)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -341,6 +341,29 @@ fn dicts_with_builtin_and_other_items_convert_even_when_a_conversion_changes_the
         let partial: HashMap<String, i64> = d.extract()?;
         assert!(partial.len() <= 2, "{partial:?}");
         assert_eq!(partial.get("y"), Some(&5), "{partial:?}");
+
+        // Floats: a float subclass and a str subclass key are read in C (borrowed); an int
+        // subclass whose __float__ empties the dict is read through references.
+        let ns = py.new_namespace()?;
+        py.exec_with(
+            "class F(float): pass\nclass S(str): pass\nd = {}\n\
+             class I(int):\n    def __float__(self):\n        d.clear()\n        return 9.5\n\
+             d.update({S('a'): 1.5, 'b': F(2.5), 'c': True, 'd': 4, 'e': I(1), 'f': 6.0})\n",
+            &ns,
+            None,
+        )?;
+        let d = ns.get_item("d")?.expect("d");
+        let floats: HashMap<String, f64> = d.extract()?;
+        assert_eq!(floats.get("a"), Some(&1.5), "{floats:?}");
+        assert_eq!(floats.get("b"), Some(&2.5), "{floats:?}");
+        assert_eq!(floats.get("c"), Some(&1.0), "{floats:?}");
+        assert_eq!(floats.get("d"), Some(&4.0), "{floats:?}");
+        assert_eq!(floats.get("e"), Some(&9.5), "{floats:?}");
+        assert_eq!(
+            floats.get("f"),
+            None,
+            "stops where the dict changed: {floats:?}"
+        );
         Ok(())
     })
     .unwrap();
