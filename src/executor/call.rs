@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -22,8 +22,9 @@ pub(crate) const DONE: u8 = 5;
 pub(crate) struct Control {
     pub(crate) state: AtomicU8,
     pub(crate) timeout: Option<Duration>,
-    /// When the call started running.
-    started: std::sync::OnceLock<Instant>,
+    /// When the call started running, in [`raw::os::monotonic_nanos`](crate::raw::os::monotonic_nanos)
+    /// (0 before).
+    started: AtomicU64,
     /// When an interruption was requested (deadline passed or cancelled).
     pub(crate) interrupted_at: Mutex<Option<Instant>>,
     /// Set (with the GIL held) once an asynchronous exception was scheduled for the call.
@@ -37,7 +38,7 @@ impl Control {
         Control {
             state: AtomicU8::new(QUEUED),
             timeout,
-            started: std::sync::OnceLock::new(),
+            started: AtomicU64::new(0),
             interrupted_at: Mutex::new(None),
             async_exc_sent: AtomicBool::new(false),
             on_cancel: std::sync::OnceLock::new(),
@@ -57,16 +58,30 @@ impl Control {
 
     /// The deadline, once running.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        Some(*self.started.get()? + self.timeout?)
+        let timeout = self.timeout?;
+        let now = Instant::now();
+        let started = now.checked_sub(self.running_for()?).unwrap_or(now);
+        Some(started + timeout)
+    }
+
+    /// How long the call has run, once it started.
+    fn running_for(&self) -> Option<Duration> {
+        match self.started.load(Ordering::Acquire) {
+            0 => None,
+            at => Some(Duration::from_nanos(
+                crate::raw::os::monotonic_nanos().saturating_sub(at),
+            )),
+        }
     }
 
     pub(crate) fn elapsed(&self) -> Duration {
-        self.started.get().map(Instant::elapsed).unwrap_or_default()
+        self.running_for().unwrap_or_default()
     }
 
-    /// Records when the call started running (once: a call runs once).
-    pub(crate) fn start(&self, at: Instant) {
-        let _ = self.started.set(at);
+    /// Records when the call started running, in
+    /// [`raw::os::monotonic_nanos`](crate::raw::os::monotonic_nanos) (a call runs once).
+    pub(crate) fn start(&self, at: u64) {
+        self.started.store(at.max(1), Ordering::Release);
     }
 
     /// The error a call ends with when it was stopped, if it was.

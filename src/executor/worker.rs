@@ -4,7 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::call::{ControlRef, DONE, QUEUED, RUNNING};
 use super::place::Place;
@@ -75,19 +75,19 @@ pub(super) fn worker_loop(shared: &Arc<Shared>, worker: &Arc<Worker>, ready: Rea
 /// How long a worker keeps the GIL for the jobs queued behind the one it took it for. Taking
 /// the GIL once for a run of queued calls saves a hand-over per call at saturation; the bound
 /// keeps other threads' waits for the GIL short (CPython's own switch interval is 5 ms).
-const KEEP_GIL_FOR: Duration = Duration::from_micros(200);
+const KEEP_GIL_FOR: u64 = Duration::from_micros(200).as_nanos() as u64;
 
 fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
     if !job.control.transition(QUEUED, RUNNING) {
         return; // cancelled while queued: already resolved
     }
-    let waited = Instant::now();
+    let waited = raw::os::monotonic_nanos();
     let coroutine = job.coroutine;
     // Taken inside; still here if the GIL could not be taken, to end the call with why.
     let mut job = Some(job);
     let outcome = place.with_gil(|py| {
-        let got_gil = Instant::now();
-        add_nanos(&worker.counters.gil_wait_ns, got_gil - waited);
+        let got_gil = raw::os::monotonic_nanos();
+        add_nanos(&worker.counters.gil_wait_ns, got_gil.saturating_sub(waited));
         let job = job.take().expect("taken once");
         let (ran, ended, control) = run_started(shared, worker, job, got_gil, py);
         finish_job(shared, &control, coroutine, Ok(ran));
@@ -105,9 +105,9 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
 /// until the queue is empty, a coroutine call comes (the worker's loop takes over from
 /// there), or [`KEEP_GIL_FOR`] has passed since `since`. Each call starts when the one
 /// before it ended: one clock read a call.
-fn run_queued(shared: &Shared, worker: &Worker, since: Instant, py: Python<'_>) {
+fn run_queued(shared: &Shared, worker: &Worker, since: u64, py: Python<'_>) {
     let mut now = since;
-    while now - since < KEEP_GIL_FOR && !worker.retired.load(Ordering::Acquire) {
+    while now.saturating_sub(since) < KEEP_GIL_FOR && !worker.retired.load(Ordering::Acquire) {
         let Some(next) = shared.next_job(worker, false) else {
             return;
         };
@@ -122,17 +122,18 @@ fn run_queued(shared: &Shared, worker: &Worker, since: Instant, py: Python<'_>) 
 
 /// Runs a job on a worker that holds the GIL already (its event loop took the job).
 pub(crate) fn run_held(shared: &Shared, worker: &Worker, job: Job, py: Python<'_>) {
-    run_held_at(shared, worker, job, Instant::now(), py);
+    run_held_at(shared, worker, job, raw::os::monotonic_nanos(), py);
 }
 
-/// [`run_held`] for a job starting at `now`; when it ended, unless it was cancelled before.
+/// [`run_held`] for a job starting at `now`; when it ended, unless it was cancelled before
+/// (times in [`raw::os::monotonic_nanos`]).
 fn run_held_at(
     shared: &Shared,
     worker: &Worker,
     job: Job,
-    now: Instant,
+    now: u64,
     py: Python<'_>,
-) -> Option<Instant> {
+) -> Option<u64> {
     if !job.control.transition(QUEUED, RUNNING) {
         return None;
     }
@@ -144,8 +145,8 @@ fn run_held_at(
 
 type Ran = std::thread::Result<()>;
 
-fn add_nanos(counter: &std::sync::atomic::AtomicU64, d: Duration) {
-    counter.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
+fn add_nanos(counter: &std::sync::atomic::AtomicU64, nanos: u64) {
+    counter.fetch_add(nanos, Ordering::Relaxed);
 }
 
 /// The part of running a job that needs the GIL: the worker's current call, and its run time
@@ -156,9 +157,9 @@ fn run_started(
     shared: &Shared,
     worker: &Worker,
     job: Job,
-    started: Instant,
+    started: u64,
     py: Python<'_>,
-) -> (Ran, Instant, ControlRef) {
+) -> (Ran, u64, ControlRef) {
     let Job { control, run, .. } = job;
     control.start(started);
     let timed = control.timeout.is_some();
@@ -179,8 +180,8 @@ fn run_started(
         // the next call.
         raw::set_async_exc(py, worker.ident.load(Ordering::Acquire), None);
     }
-    let ended = Instant::now();
-    add_nanos(&worker.counters.run_ns, ended - started);
+    let ended = raw::os::monotonic_nanos();
+    add_nanos(&worker.counters.run_ns, ended.saturating_sub(started));
     (r, ended, control)
 }
 

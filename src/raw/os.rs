@@ -162,6 +162,21 @@ mod imp {
         unsafe { libc::_exit(code) }
     }
 
+    /// Nanoseconds on the clock `Instant` reads (`CLOCK_MONOTONIC`), as one integer: the
+    /// Executor's per-call timings subtract and compare these instead of `Instant`s, whose
+    /// arithmetic checks and normalizes seconds and nanoseconds on every use.
+    #[inline]
+    pub(crate) fn monotonic_nanos() -> u64 {
+        let mut ts = MaybeUninit::<libc::timespec>::uninit();
+        // clock_gettime(2) fills `ts` for a clock every Unix has, and cannot fail for it.
+        // SAFETY: for the reason above.
+        let ts = unsafe {
+            libc::clock_gettime(libc::CLOCK_MONOTONIC, ts.as_mut_ptr());
+            ts.assume_init()
+        };
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+
     /// This thread's id as the kernel knows it (Linux), for [`interrupt`].
     pub(crate) fn thread_id() -> Option<u32> {
         #[cfg(target_os = "linux")]
@@ -212,8 +227,16 @@ mod imp {
     pub(crate) fn exit_now(code: i32) -> ! {
         std::process::exit(code)
     }
+
+    /// Nanoseconds since the first call, on `Instant`'s clock.
+    pub(crate) fn monotonic_nanos() -> u64 {
+        static EPOCH: std::sync::LazyLock<std::time::Instant> =
+            std::sync::LazyLock::new(std::time::Instant::now);
+        EPOCH.elapsed().as_nanos() as u64
+    }
 }
 
 pub(crate) use imp::{
-    exit_now, interrupt, limit_address_space, save, thread_id, wait_peer_closed, wait_readable,
+    exit_now, interrupt, limit_address_space, monotonic_nanos, save, thread_id, wait_peer_closed,
+    wait_readable,
 };

@@ -51,35 +51,9 @@ pub(super) fn callgrind(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
             if row.values[i].is_none() {
                 continue;
             }
-            let file = dir.join(format!("callgrind.{}.{column}", row.id));
             eprintln!("bench: callgrind {} {column} ({ops} ops)", row.id);
-            let o = Command::new("valgrind")
-                .args([
-                    "--tool=callgrind",
-                    "--collect-atstart=no",
-                    "--toggle-collect=pyhost_bench_measured",
-                ])
-                .arg(format!("--callgrind-out-file={}", file.display()))
-                .arg(bin)
-                .args(["--count", &row.id, column, &ops.to_string()])
-                .stderr(Stdio::null())
-                .output()
-                .map_err(|e| format!("running valgrind: {e}"))?;
-            if !o.status.success() {
-                return Err(format!(
-                    "callgrind run of {} {column} failed ({})",
-                    row.id, o.status
-                ));
-            }
-            let per_op: u64 = String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .nth(3)
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1);
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| format!("reading {}: {e}", file.display()))?;
-            let total =
-                callgrind_total(&text).ok_or(format!("no totals line in {}", file.display()))?;
+            let file = dir.join(format!("callgrind.{}.{column}", row.id));
+            let (total, per_op) = valgrind_run(bin, &file, &row.id, column, ops, true)?;
             values[i] = Some(total as f64 / (ops * per_op) as f64);
         }
         let per = row.unit.split_once('/').map_or("op", |(_, p)| p);
@@ -91,6 +65,96 @@ pub(super) fn callgrind(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
         });
     }
     Ok(out)
+}
+
+/// Pool rows counted over the whole process (every thread), with the batch each run measures:
+/// the difference between a run of `3 * ops` and one of `ops` leaves out start-up and warm-up.
+/// w8c is left out: its tasks spin for a time, which valgrind stretches.
+const POOLS_COUNTED: [(&str, u64); 3] = [("w8", 20), ("w8b", 4), ("w8d", 4096)];
+
+/// Instructions per operation of the multi-threaded pool rows, counted in every thread (the
+/// submitting tokio tasks, the pool's threads, the wake-ups): one run of `3 * ops` and one of
+/// `ops` per (workload, column) under callgrind, whose difference is divided by `2 * ops`.
+/// Valgrind runs one thread at a time, so this is the work a task costs, not how it overlaps.
+pub(super) fn pool_callgrind(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
+    let dir = target_dir().join("bench-release").join("callgrind");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let Some(&(_, ops)) = POOLS_COUNTED.iter().find(|(id, _)| *id == row.id) else {
+            continue;
+        };
+        let mut values = [None; 4];
+        for (i, column) in COLUMNS.iter().enumerate() {
+            if row.values[i].is_none() {
+                continue;
+            }
+            eprintln!("bench: callgrind, every thread, {} {column}", row.id);
+            let run = |n: u64| {
+                let file = dir.join(format!("callgrind.{}.{column}.{n}", row.id));
+                valgrind_run(bin, &file, &row.id, column, n, false)
+            };
+            let (small, per_op) = run(ops)?;
+            let (large, _) = run(3 * ops)?;
+            values[i] = Some(large.saturating_sub(small) as f64 / (2 * ops * per_op) as f64);
+        }
+        let per = row.unit.split_once('/').map_or("op", |(_, p)| p);
+        out.push(Row {
+            id: row.id.clone(),
+            title: row.title.clone(),
+            unit: format!("instructions/{per}, all threads"),
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// One valgrind run of `ops` operations of a column: its instruction total and the
+/// operations per batch operation. `measured_only` counts inside `pyhost_bench_measured` on
+/// the measuring thread (`--count`); otherwise everything, in every thread (`--run`).
+fn valgrind_run(
+    bin: &Path,
+    file: &Path,
+    id: &str,
+    column: &str,
+    ops: u64,
+    measured_only: bool,
+) -> Result<(u64, u64), String> {
+    let mut cmd = Command::new("valgrind");
+    cmd.arg("--tool=callgrind");
+    if measured_only {
+        cmd.args([
+            "--collect-atstart=no",
+            "--toggle-collect=pyhost_bench_measured",
+        ]);
+    }
+    let o = cmd
+        .arg(format!("--callgrind-out-file={}", file.display()))
+        .arg(bin)
+        .args([
+            if measured_only { "--count" } else { "--run" },
+            id,
+            column,
+            &ops.to_string(),
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("running valgrind: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "callgrind run of {id} {column} failed ({})",
+            o.status
+        ));
+    }
+    let per_op: u64 = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let total = callgrind_total(&text).ok_or(format!("no totals line in {}", file.display()))?;
+    Ok((total, per_op))
 }
 
 /// The instruction total of a callgrind output file (`totals:` or `summary:` line).

@@ -19,7 +19,7 @@ use pyhost_build::{Env, Target};
 use crate::util;
 
 use build_times::build_times;
-use callgrind::callgrind;
+use callgrind::{callgrind, pool_callgrind};
 pub use report::*;
 use syscalls::syscalls;
 
@@ -202,7 +202,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let (meta, rows) = parse_report(&text)?;
 
     let counts = if opts.callgrind {
-        callgrind(&bin, &rows)?
+        let mut counts = callgrind(&bin, &rows)?;
+        counts.extend(pool_callgrind(&bin, &rows)?);
+        counts
     } else {
         Vec::new()
     };

@@ -421,7 +421,11 @@ pub fn benchmarks_md(
     if !counts.is_empty() {
         s.push_str(
             "\n## Instructions per operation (callgrind)\n\nStable on a noisy machine: one \
-             valgrind run per cell, counting only the measured batch after a warm-up.\n\n",
+             valgrind run per cell, counting only the measured batch after a warm-up. The pool \
+             rows (\"all threads\") count every thread of the process instead, over a run of 3N \
+             operations less a run of N, so start-up and warm-up cancel out: the work a task \
+             costs, submitting, running and waking included. Valgrind runs one thread at a \
+             time, so these count work, not how threads overlap.\n\n",
         );
         s.push_str(&markdown_table(&table_rows(counts)));
     }
