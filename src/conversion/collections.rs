@@ -35,10 +35,18 @@ pub(crate) fn vec_from_sequence<'py, T: FromPythonOwned<'py>>(
         return Ok(out);
     }
     if let Ok(l) = obj.downcast::<List>() {
-        // Converting an item may run Python code that changes the list: `list_get` reads the
-        // length again and gives each item its own reference while it is converted. The index
-        // is the output's length (one counter, not two, in the loop).
+        // Converting an item may run Python code that changes the list: the length is read
+        // again before each item, and an item gets its own reference while converted unless
+        // the conversion promises to run no code for it (`NO_CODE`). The index of the
+        // fallback is the output's length (one counter, not two, in the loop).
         let mut out = Vec::with_capacity(l.len());
+        if let Some(promise) = T::NO_CODE {
+            raw::list_for_each_borrowing(l, promise, |item| {
+                out.push(T::from_python(item)?);
+                Ok(())
+            })?;
+            return Ok(out);
+        }
         while let Some(item) = raw::list_get(l, out.len()) {
             out.push(T::from_python(item.as_borrowed())?);
         }

@@ -463,6 +463,42 @@ pub(crate) fn list_get<'py>(l: &Object<'py, List>, i: usize) -> Option<Object<'p
     })
 }
 
+/// Calls `f` with each item of a list: borrowed, without a reference of our own, when the
+/// promise `item` holds for it, owned otherwise. The length is read again before each item,
+/// so a conversion that changes the list never makes us read out of bounds.
+///
+/// The promise says that, for the items it holds for, `f` runs no Python code and releases
+/// no reference before returning `Ok`: nothing can then change the list or free such an item
+/// while `f` borrows it. After an error we return at once.
+pub(crate) fn list_for_each_borrowing<'py>(
+    l: &Object<'py, List>,
+    item: NoCodeFor,
+    mut f: impl FnMut(Borrowed<'_, 'py, Any>) -> Result<()>,
+) -> Result<()> {
+    let py = l.py();
+    let mut i = 0;
+    while i < list_len(l) {
+        // Index in bounds of a live list (handle), read just now; the item is borrowed only
+        // while `f` converts it, which by the promise runs no code, and is held by our own
+        // reference otherwise.
+        // SAFETY: for the reasons above.
+        let b = unsafe {
+            Borrowed::<Any>::from_ptr(
+                py,
+                NonNull::new_unchecked(ffi::PyList_GET_ITEM(l.as_ptr(), i as ffi::Py_ssize_t)),
+            )
+        };
+        if item.holds(&b) {
+            f(b)?;
+        } else {
+            let owned = b.to_owned();
+            f(owned.as_borrowed())?;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
 /// `l[i] = v` (IndexError when out of range).
 pub(crate) fn list_set<'py>(l: &Object<'py, List>, i: usize, v: Object<'py, Any>) -> Result<()> {
     // SAFETY: live list (handle); SetItem steals the reference and checks the index.

@@ -368,3 +368,34 @@ fn dicts_with_builtin_and_other_items_convert_even_when_a_conversion_changes_the
     })
     .unwrap();
 }
+
+#[test]
+fn lists_convert_even_when_a_conversion_changes_the_list() {
+    init();
+    with_gil(|py| {
+        // Ints and bools (read in C, borrowed) mixed with an int subclass and an object whose
+        // __index__ empties the list (read through references): no crash, no use of a freed
+        // item, and the conversion stops where the list ended.
+        let ns = py.new_namespace()?;
+        py.exec_with(
+            "class I(int): pass\nl = []\n\
+             class Clear:\n    def __index__(self):\n        l.clear()\n        return 5\n\
+             l.extend([1, I(2), True, Clear(), 10 ** 3, 4])\n\
+             big = [2 ** 70]\nfloats = [1.5, 2]\n",
+            &ns,
+            None,
+        )?;
+        let l = ns.get_item("l")?.expect("l");
+        let got: Vec<i64> = l.extract()?;
+        assert_eq!(got, [1, 2, 1, 5]);
+        // Errors from borrowed items still say what went wrong.
+        let big = ns.get_item("big")?.expect("big");
+        let e = big.extract::<Vec<i64>>().unwrap_err();
+        assert!(e.to_string().contains("int"), "{e}");
+        let floats = ns.get_item("floats")?.expect("floats");
+        assert_eq!(floats.extract::<Vec<f64>>()?, [1.5, 2.0]);
+        assert!(floats.extract::<Vec<i64>>().is_err());
+        Ok(())
+    })
+    .unwrap();
+}
