@@ -556,19 +556,33 @@ few percent there is noise):
   the GIL (kept state, foreign state, already held). The first is what makes finalizing from
   another thread safe, which PyO3 does not offer. The rest of the difference is the 72-byte
   `Result<T, Error>` returned through memory.
-- w6a (list -> `Vec<i64>`), w6b (dict -> `HashMap<String, f64>`): about 10 instructions an
-  element more than the raw loop: before borrowing an item without a reference of its own,
-  pyhost checks that its type is an exact builtin scalar, whose conversion runs no Python code
-  (an `__index__` or `__float__` could otherwise change the container under the loop). The raw
-  column trusts the list; PyO3 takes a reference to each item instead.
-- w7, w8-w8g (threads and pools): two full runs this session (the second after small changes to the
-  Executor) gave pyhost/limit
-  from 0.53 to 1.20 on the pool rows and pyhost/pyo3 from 1.03 to 1.31 on w7, both ways from
-  one run to the next: the Executor is at the minimal pools' level, not reliably ahead of
-  them. It makes no more futex calls a task than they do (table below), and runs one
-  allocation, no shared reference count and one clock read a call. A shorter batch window
-  (50 µs) and keeping the other worker off the queue during a batch were tried on w8 and
-  changed nothing measurable.
+- w6a (list -> `Vec<i64>`): about 7 instructions an element more than the raw loop, which
+  trusts the list. Each scalar conversion says for which objects it runs no Python code (an
+  int's `__index__` in a subclass could change the list under the loop); pyhost tests that
+  before borrowing an item without a reference of its own, and reads the length again before
+  each item. w6b (dict -> `HashMap<String, f64>`) is at the raw count: a `str` key needs no
+  test, and the text of an ASCII `str` is read in place instead of through
+  `PyUnicode_AsUTF8AndSize`.
+- w1 (time): the same work as raw. Callgrind's cache and branch simulation (`--cache-sim=yes
+  --branch-sim=yes`) of the measured batch gives per call: raw 386 instructions, 104 reads,
+  78 writes; pyhost 388, 105, 79; neither column has an instruction-cache miss or a
+  mispredicted branch there. A gap of 1-4% in time (under 1 ns a call) is then how the CPU's
+  front end fetches the two loops (their alignment), which this VM, without hardware
+  counters, cannot show.
+- w8-w8g (pools): in time the Executor is at the minimal pools' level (pyhost/limit moves
+  between 0.5 and 1.2 from run to run on this VM). In instructions per call, every thread
+  counted, it does more work (table above, 1.2-1.3x). The minimal pools hand the GIL over
+  for every call (`PyEval_RestoreThread`/`SaveThread` and the GIL's own lock, about 250
+  instructions) where the Executor runs the calls queued behind one under one acquisition;
+  but it spends about 450 more on what the minimal pools do not have: a second allocation a
+  call (the boxed job besides the call's cell), seven uncontended lock/unlock pairs (the
+  queue twice, the result slot three times, the worker's current call twice: the interrupter
+  reads it), the
+  call's control block (state transitions, the start time its deadline and stuck detection
+  use, counters), and moving the outcome (`Result<T, Error>` is 80 bytes, `Error` 72).
+  Per-call times as integer nanoseconds instead of `Instant` arithmetic took 210
+  instructions off this session. Next: the job inside the call's cell, a lock-free result
+  slot, a boxed `Error`.
 - w6c (one 1 MiB string) runs the same instructions in every column.
 
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
