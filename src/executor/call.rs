@@ -8,8 +8,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::Shared;
-use crate::{Error, Result};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::{Counters, Shared};
+use crate::{Error, Python, Result};
 
 pub(crate) const QUEUED: u8 = 0;
 pub(crate) const RUNNING: u8 = 1;
@@ -99,22 +101,46 @@ impl Control {
     }
 }
 
-/// One call's shared state in one allocation: its control block and the slot of its result.
-pub(crate) struct CallCell<T> {
+/// One call's shared state in one allocation: its control block, the slot of its result and,
+/// for a plain call, its closure until a worker takes it to run it (so that a call costs one
+/// allocation, not a second one for a boxed closure).
+pub(crate) struct CallCell<T, J = NoJob> {
     pub(crate) control: Control,
     pub(crate) slot: Slot<T>,
+    job: Mutex<Option<J>>,
 }
+
+/// The cell of a call whose job is not in it (a coroutine call's, boxed in its [`Job`](super::Job)).
+pub(crate) struct NoJob;
+
+/// A plain call's closure, in its cell.
+pub(crate) struct Plain<F>(F);
 
 impl<T: Send> CallCell<T> {
     pub(crate) fn new(timeout: Option<Duration>) -> Arc<CallCell<T>> {
-        Arc::new(CallCell {
-            control: Control::new(timeout),
-            slot: Slot::new(),
-        })
+        CallCell::with_job(timeout, None)
     }
 }
 
-impl<T> CallCell<T> {
+impl<T: Send, F> CallCell<T, Plain<F>>
+where
+    F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+{
+    /// The cell of a plain call running `f`.
+    pub(crate) fn plain(timeout: Option<Duration>, f: F) -> Arc<CallCell<T, Plain<F>>> {
+        CallCell::with_job(timeout, Some(Plain(f)))
+    }
+}
+
+impl<T: Send, J> CallCell<T, J> {
+    fn with_job(timeout: Option<Duration>, job: Option<J>) -> Arc<CallCell<T, J>> {
+        Arc::new(CallCell {
+            control: Control::new(timeout),
+            slot: Slot::new(),
+            job: Mutex::new(job),
+        })
+    }
+
     /// Ends the call with `e` unless it has an outcome already.
     pub(crate) fn resolve(&self, e: Error) {
         self.slot.fill(Ok(Err(e)));
@@ -122,10 +148,17 @@ impl<T> CallCell<T> {
 }
 
 /// A call's cell whatever its result type, as the queue, the workers and the supervisor see it.
-trait AnyCall: Send + Sync {
+pub(crate) trait AnyCall: Send + Sync {
     fn control(&self) -> &Control;
     /// Ends the call with `e` unless it has an outcome already.
     fn resolve(&self, e: Error);
+    /// Runs a plain call's closure (once; nothing for other calls), with the GIL held.
+    fn run(&self, py: Python<'_>, counters: &Counters);
+}
+
+/// A call's cell as its caller sees it: typed by its result, whatever its closure.
+pub(crate) trait CallOf<T>: AnyCall {
+    fn slot(&self) -> &Slot<T>;
 }
 
 impl<T: Send> AnyCall for CallCell<T> {
@@ -136,6 +169,48 @@ impl<T: Send> AnyCall for CallCell<T> {
     fn resolve(&self, e: Error) {
         CallCell::resolve(self, e);
     }
+
+    fn run(&self, _: Python<'_>, _: &Counters) {}
+}
+
+impl<T: Send, F> AnyCall for CallCell<T, Plain<F>>
+where
+    F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
+{
+    fn control(&self) -> &Control {
+        &self.control
+    }
+
+    fn resolve(&self, e: Error) {
+        CallCell::resolve(self, e);
+    }
+
+    fn run(&self, py: Python<'_>, counters: &Counters) {
+        let job = self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(Plain(f)) = job else {
+            return;
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| f(py)));
+        // A call stopped by its deadline or cancelled ends with that error, whatever the
+        // Python code did with the interruption. A finished one is counted before its caller
+        // can see the result, so that `stats()` agrees with what callers saw.
+        if self.control.transition(RUNNING, DONE) {
+            counters.calls_run.fetch_add(1, Ordering::Relaxed);
+            self.slot.fill(r);
+        } else {
+            let e = self.control.stop_error().unwrap_or(Error::Cancelled);
+            self.resolve(e);
+        }
+    }
+}
+
+impl<T: Send, J> CallOf<T> for CallCell<T, J>
+where
+    CallCell<T, J>: AnyCall,
+{
+    fn slot(&self) -> &Slot<T> {
+        &self.slot
+    }
 }
 
 /// A shared handle to a call's control block (it dereferences to [`Control`]), which can also
@@ -144,8 +219,13 @@ impl<T: Send> AnyCall for CallCell<T> {
 pub(crate) struct ControlRef(Arc<dyn AnyCall>);
 
 impl ControlRef {
-    pub(crate) fn of<T: Send + 'static>(cell: &Arc<CallCell<T>>) -> ControlRef {
+    pub(crate) fn of<C: AnyCall + 'static>(cell: &Arc<C>) -> ControlRef {
         ControlRef(cell.clone())
+    }
+
+    /// Runs a plain call's closure (see [`AnyCall::run`]).
+    pub(crate) fn run(&self, py: Python<'_>, counters: &Counters) {
+        self.0.run(py, counters);
     }
 
     /// Ends the call with `e` unless it has an outcome already.
@@ -180,8 +260,27 @@ impl WeakControl {
     }
 }
 
-/// What a call produced: its result, or the panic it raised (resumed in the caller).
-pub(crate) type Outcome<T> = std::thread::Result<Result<T>>;
+/// What running a call produced: its result, or the panic it raised (resumed in the caller).
+pub(crate) type Produced<T> = std::thread::Result<Result<T>>;
+
+/// A [`Produced`] as its slot keeps it: the value, or what went wrong, boxed. An [`Error`] is
+/// large and rare; a small outcome keeps a successful call's moves (into the slot, out of it,
+/// to its caller) short.
+pub(crate) type Outcome<T> = std::result::Result<T, Box<Failure>>;
+
+/// How a call failed.
+pub(crate) enum Failure {
+    Error(Error),
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
+fn outcome<T>(produced: Produced<T>) -> Outcome<T> {
+    match produced {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(Box::new(Failure::Error(e))),
+        Err(payload) => Err(Box::new(Failure::Panic(payload))),
+    }
+}
 
 /// Where a call's result lands.
 pub(crate) struct Slot<T> {
@@ -210,7 +309,8 @@ impl<T> Slot<T> {
     }
 
     /// Stores the outcome unless one is already there (the first writer wins).
-    pub(crate) fn fill(&self, outcome: Outcome<T>) {
+    pub(crate) fn fill(&self, produced: Produced<T>) {
+        let outcome = outcome(produced);
         let (waker, blocked) = {
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if s.outcome.is_some() {
@@ -254,8 +354,11 @@ impl<T> Slot<T> {
 /// Unwraps an outcome, resuming a panic of the call in the caller.
 pub(crate) fn finish<T>(o: Outcome<T>) -> Result<T> {
     match o {
-        Ok(r) => r,
-        Err(payload) => std::panic::resume_unwind(payload),
+        Ok(v) => Ok(v),
+        Err(failure) => match *failure {
+            Failure::Error(e) => Err(e),
+            Failure::Panic(payload) => std::panic::resume_unwind(payload),
+        },
     }
 }
 
@@ -273,7 +376,7 @@ pub(crate) enum Phase<T> {
     Submitting(Box<Submitting<T>>),
     /// Queued or running.
     Waiting {
-        cell: Arc<CallCell<T>>,
+        cell: Arc<dyn CallOf<T>>,
         shared: Arc<Shared>,
     },
     /// Finished (the outcome was taken) or failed to submit (boxed: rare, and an `Error` is
@@ -285,7 +388,7 @@ pub(crate) enum Phase<T> {
 pub(crate) struct Submitting<T> {
     pub(crate) shared: Arc<Shared>,
     pub(crate) job: Option<super::Job>,
-    pub(crate) cell: Arc<CallCell<T>>,
+    pub(crate) cell: Arc<dyn CallOf<T>>,
 }
 
 impl<T> Unpin for Call<T> {}
@@ -308,7 +411,7 @@ impl<T> Future for Call<T> {
                     }
                 },
                 Phase::Waiting { cell, .. } => {
-                    return match cell.slot.poll(cx) {
+                    return match cell.slot().poll(cx) {
                         Poll::Pending => Poll::Pending,
                         Poll::Ready(o) => {
                             self.phase = Phase::Done(None);
@@ -327,7 +430,7 @@ impl<T> Future for Call<T> {
 impl<T> Drop for Call<T> {
     fn drop(&mut self) {
         if let Phase::Waiting { cell, shared } = &self.phase {
-            shared.cancel_with(&cell.control, &|e| cell.resolve(e));
+            shared.cancel_with(cell.control(), &|e| cell.resolve(e));
         }
     }
 }
@@ -361,11 +464,12 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 
 #[cfg(test)]
 mod tests {
-    /// A call's future stays small: tokio moves it into each task.
+    /// A call's future stays small: tokio moves it into each task. Four words: the call's
+    /// cell (a pointer and the vtable that erases its closure) and the executor.
     #[test]
-    fn a_call_future_is_three_words() {
+    fn a_call_future_is_four_words() {
         assert!(
-            std::mem::size_of::<super::Call<u64>>() <= 3 * std::mem::size_of::<usize>(),
+            std::mem::size_of::<super::Call<u64>>() <= 4 * std::mem::size_of::<usize>(),
             "Call<u64> is {} bytes",
             std::mem::size_of::<super::Call<u64>>()
         );

@@ -279,7 +279,7 @@ where
     });
     Job {
         control,
-        run,
+        run: Some(run),
         coroutine: true,
     }
 }

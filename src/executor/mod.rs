@@ -48,14 +48,13 @@ mod supervisor;
 mod worker;
 
 use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use builder::Builder;
-use call::{CANCELLED, CallCell, Control, ControlRef, DONE, Phase, QUEUED, RUNNING, finish};
+use call::{CANCELLED, CallCell, CallOf, Control, ControlRef, Phase, QUEUED, RUNNING, finish};
 pub use call::{Call, block_on};
 pub use place::Refusal;
 use place::{Place, Placement};
@@ -152,7 +151,8 @@ type RunJob = Box<dyn FnOnce(Python<'_>, &Counters) + Send>;
 /// A queued call, type-erased.
 pub(crate) struct Job {
     control: ControlRef,
-    run: RunJob,
+    /// A coroutine call's body; a plain call's closure is in its cell (`control.run`).
+    run: Option<RunJob>,
     /// It starts a coroutine on the worker's event loop (and ends there, later).
     coroutine: bool,
 }
@@ -307,6 +307,9 @@ impl Shared {
 
     /// After a job left the queue: room for the next.
     fn took(&self, mut q: std::sync::MutexGuard<'_, Queue>) {
+        if q.full_waiters == 0 && q.space_wakers.is_empty() {
+            return; // nobody waits for room: the common case
+        }
         let wakers = std::mem::take(&mut q.space_wakers);
         let blocked = q.full_waiters > 0;
         drop(q);
@@ -424,29 +427,15 @@ impl Shared {
 }
 
 impl Executor {
-    fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<CallCell<T>>)
+    fn make<T, F>(&self, timeout: Option<Duration>, f: F) -> (Job, Arc<dyn CallOf<T>>)
     where
         F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let cell = CallCell::<T>::new(timeout);
-        let mine = cell.clone();
-        let run = Box::new(move |py: Python<'_>, counters: &Counters| {
-            let r = catch_unwind(AssertUnwindSafe(|| f(py)));
-            // A call stopped by its deadline or cancelled ends with that error, whatever the
-            // Python code did with the interruption. A finished one is counted before its
-            // caller can see the result, so that `stats()` agrees with what callers saw.
-            if mine.control.transition(RUNNING, DONE) {
-                counters.calls_run.fetch_add(1, Ordering::Relaxed);
-                mine.slot.fill(r);
-            } else {
-                let e = mine.control.stop_error().unwrap_or(Error::Cancelled);
-                mine.resolve(e);
-            }
-        });
+        let cell = CallCell::plain(timeout, f);
         let job = Job {
             control: ControlRef::of(&cell),
-            run,
+            run: None,
             coroutine: false,
         };
         (job, cell)
@@ -487,7 +476,7 @@ impl Executor {
     {
         let (job, cell) = self.make(timeout, f);
         self.shared.enqueue_blocking(job)?;
-        finish(cell.slot.wait())
+        finish(cell.slot().wait())
     }
 
     /// Submits `f` with the default deadline and returns its [`Call`] future. The call is
@@ -520,11 +509,10 @@ impl Executor {
     }
 
     /// Queues `job` now when there is room; otherwise its future waits for room when polled.
-    fn submit<T>(&self, job: Job, cell: Arc<CallCell<T>>) -> Call<T> {
+    fn submit<T>(&self, job: Job, cell: Arc<dyn CallOf<T>>) -> Call<T> {
         let q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let mut job = Some(job);
         if !q.closed && q.jobs.len() < self.shared.capacity {
-            self.shared.push(q, job.take().expect("not taken yet"));
+            self.shared.push(q, job);
             return Call {
                 phase: Phase::Waiting {
                     cell,
@@ -536,7 +524,7 @@ impl Executor {
         Call {
             phase: Phase::Submitting(Box::new(call::Submitting {
                 shared: self.shared.clone(),
-                job,
+                job: Some(job),
                 cell,
             })),
         }

@@ -145,6 +145,12 @@ fn run_held_at(
 
 type Ran = std::thread::Result<()>;
 
+/// What runs for a job: a coroutine call's boxed body, or a plain call's closure in its cell.
+enum Body {
+    Boxed(super::RunJob),
+    Cell(ControlRef),
+}
+
 fn add_nanos(counter: &std::sync::atomic::AtomicU64, nanos: u64) {
     counter.fetch_add(nanos, Ordering::Relaxed);
 }
@@ -162,13 +168,22 @@ fn run_started(
 ) -> (Ran, u64, ControlRef) {
     let Job { control, run, .. } = job;
     control.start(started);
+    // A plain call runs from its cell, through a handle of its own while `current` holds
+    // the control block.
+    let body = match run {
+        Some(run) => Body::Boxed(run),
+        None => Body::Cell(control.clone()),
+    };
     let timed = control.timeout.is_some();
     // Published with the GIL held: the interrupter checks it with the GIL held too.
     *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control);
     if timed {
         shared.supervisor.notify();
     }
-    let r = catch_unwind(AssertUnwindSafe(|| run(py, &worker.counters)));
+    let r = catch_unwind(AssertUnwindSafe(|| match body {
+        Body::Boxed(run) => run(py, &worker.counters),
+        Body::Cell(cell) => cell.run(py, &worker.counters),
+    }));
     let control = worker
         .current
         .lock()
@@ -190,7 +205,9 @@ fn run_started(
 fn finish_job(shared: &Shared, control: &ControlRef, coroutine: bool, outcome: Result<Ran>) {
     let ends_here = !coroutine || outcome.is_err();
     match outcome {
-        Ok(Ok(())) => {}
+        // A plain call's job ended it (its result, or the error of a deadline or a
+        // cancellation); a coroutine call goes on in the worker's loop.
+        Ok(Ok(())) => return,
         // The job's own closure catches its panics; this is a panic in pyhost itself.
         Ok(Err(payload)) => control.resolve(Error::runtime_error(format!(
             "executor worker failed: {}",

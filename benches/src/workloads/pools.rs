@@ -259,13 +259,15 @@ fn columns(s: &Shared, measure: Measure, work: Work) -> Vec<(Column, Body)> {
     let ex = s.executor.clone();
     let fp = Arc::new(unbound(f));
     let pyhost = body(s.runtime.clone(), measure, move || {
-        let fp = fp.clone();
+        // The function's handle, only for the rows that call it (the C-API pool copies a
+        // pointer, which costs nothing).
+        let fp = matches!(work, Work::CallF0).then(|| fp.clone());
         let call = ex.spawn(move |py| {
-            match work {
-                Work::CallF0 => {
+            match (work, fp) {
+                (Work::CallF0, Some(fp)) => {
                     black_box(fp.bind(py).call0()?);
                 }
-                other => other.run(),
+                (other, _) => other.run(),
             }
             Ok(())
         });
@@ -275,13 +277,13 @@ fn columns(s: &Shared, measure: Measure, work: Work) -> Vec<(Column, Body)> {
     let f3 = Arc::new(pyo3_handle(f));
     let pyo3 = body(s.runtime.clone(), measure, move || {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let f3 = f3.clone();
+        let f3 = matches!(work, Work::CallF0).then(|| f3.clone());
         pool3.push(Box::new(move |py| {
-            match work {
-                Work::CallF0 => {
+            match (work, f3) {
+                (Work::CallF0, Some(f3)) => {
                     black_box(f3.bind(py).call0().expect("f0 through PyO3"));
                 }
-                other => other.run(),
+                (other, _) => other.run(),
             }
             let _ = tx.send(());
         }));
