@@ -306,6 +306,7 @@ impl Shared {
     }
 
     /// After a job left the queue: room for the next.
+    #[inline]
     fn took(&self, mut q: std::sync::MutexGuard<'_, Queue>) {
         if q.full_waiters == 0 && q.space_wakers.is_empty() {
             return; // nobody waits for room: the common case

@@ -201,12 +201,21 @@ fn run_started(
 }
 
 /// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.
-/// A coroutine call goes on in its worker's loop (or its job ended it already).
+/// A plain call's job ended it already (its result, or the error of a deadline or a
+/// cancellation); a coroutine call goes on in its worker's loop (or its job ended it).
+#[inline]
 fn finish_job(shared: &Shared, control: &ControlRef, coroutine: bool, outcome: Result<Ran>) {
+    if !matches!(outcome, Ok(Ok(()))) {
+        job_failed(shared, control, coroutine, outcome);
+    }
+}
+
+/// [`finish_job`] when the job did not return normally.
+#[cold]
+#[inline(never)]
+fn job_failed(shared: &Shared, control: &ControlRef, coroutine: bool, outcome: Result<Ran>) {
     let ends_here = !coroutine || outcome.is_err();
     match outcome {
-        // A plain call's job ended it (its result, or the error of a deadline or a
-        // cancellation); a coroutine call goes on in the worker's loop.
         Ok(Ok(())) => return,
         // The job's own closure catches its panics; this is a panic in pyhost itself.
         Ok(Err(payload)) => control.resolve(Error::runtime_error(format!(
