@@ -571,18 +571,19 @@ few percent there is noise):
   counters, cannot show.
 - w8-w8g (pools): in time the Executor is at the minimal pools' level (pyhost/limit moves
   between 0.5 and 1.2 from run to run on this VM). In instructions per call, every thread
-  counted, it does more work (table above, 1.2-1.3x). The minimal pools hand the GIL over
-  for every call (`PyEval_RestoreThread`/`SaveThread` and the GIL's own lock, about 250
-  instructions) where the Executor runs the calls queued behind one under one acquisition;
-  but it spends about 450 more on what the minimal pools do not have: a second allocation a
-  call (the boxed job besides the call's cell), seven uncontended lock/unlock pairs (the
-  queue twice, the result slot three times, the worker's current call twice: the interrupter
-  reads it), the
-  call's control block (state transitions, the start time its deadline and stuck detection
-  use, counters), and moving the outcome (`Result<T, Error>` is 80 bytes, `Error` 72).
-  Per-call times as integer nanoseconds instead of `Instant` arithmetic took 210
-  instructions off this session. Next: the job inside the call's cell, a lock-free result
-  slot, a boxed `Error`.
+  counted, it does about 8% more work (table above). The minimal pools hand the GIL over for
+  every call (`PyEval_RestoreThread`/`SaveThread` and the GIL's own lock, about 250
+  instructions) where the Executor runs the calls queued behind one under one acquisition,
+  and a call costs the Executor one allocation where they make two (the job's closure lives
+  in the call's cell). What it spends beyond them is what they do not have: seven
+  uncontended lock/unlock pairs a call (the queue twice, the result slot three times, the
+  worker's current call twice, which the supervisor reads to interrupt a call that is
+  cancelled, late or stuck), the call's control block (state transitions, the start time
+  deadlines and stuck detection use), the per-worker counters of `stats()`, a four-word
+  future and the `Result<T, Error>` its poll returns (80 bytes, `Error` being 72). This
+  session took it from 1.20-1.41x to 1.07-1.09x the minimal pools' instructions: per-call
+  times as integer nanoseconds (no `Instant` arithmetic or `OnceLock`), the closure in the
+  call's cell, a boxed failure in the result slot, and no work on a job's normal end.
 - w6c (one 1 MiB string) runs the same instructions in every column.
 
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
