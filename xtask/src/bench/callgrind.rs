@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{COLUMNS, Row, target_dir};
+use super::{COLUMNS, Row, per_op, read, target_dir};
 
 // ---------------------------------------------------------------------------------------------
 // callgrind
@@ -39,28 +39,46 @@ pub(super) fn callgrind(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
                 .to_owned(),
         );
     }
+    let dir = out_dir()?;
+    each_cell(rows, &COUNTED, "", |row, column, ops| {
+        eprintln!("bench: callgrind {} {column} ({ops} ops)", row.id);
+        let file = dir.join(format!("callgrind.{}.{column}", row.id));
+        let (total, per_op) = valgrind_run(bin, &file, &row.id, column, ops, true)?;
+        Ok(total as f64 / (ops * per_op) as f64)
+    })
+}
+
+/// Where the callgrind output files go.
+fn out_dir() -> Result<std::path::PathBuf, String> {
     let dir = target_dir().join("bench-release").join("callgrind");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A row of instruction counts (unit `instructions/<per>` and `suffix`) for each row in
+/// `counted`, with `count(row, column, ops)` in each of its measured columns.
+fn each_cell(
+    rows: &[Row],
+    counted: &[(&str, u64)],
+    suffix: &str,
+    mut count: impl FnMut(&Row, &str, u64) -> Result<f64, String>,
+) -> Result<Vec<Row>, String> {
     let mut out = Vec::new();
     for row in rows {
-        let Some(&(_, ops)) = COUNTED.iter().find(|(id, _)| *id == row.id) else {
+        let Some(&(_, ops)) = counted.iter().find(|(id, _)| *id == row.id) else {
             continue;
         };
         let mut values = [None; 4];
         for (i, column) in COLUMNS.iter().enumerate() {
-            if row.values[i].is_none() {
-                continue;
+            if row.values[i].is_some() {
+                values[i] = Some(count(row, column, ops)?);
             }
-            eprintln!("bench: callgrind {} {column} ({ops} ops)", row.id);
-            let file = dir.join(format!("callgrind.{}.{column}", row.id));
-            let (total, per_op) = valgrind_run(bin, &file, &row.id, column, ops, true)?;
-            values[i] = Some(total as f64 / (ops * per_op) as f64);
         }
         let per = row.unit.split_once('/').map_or("op", |(_, p)| p);
         out.push(Row {
             id: row.id.clone(),
             title: row.title.clone(),
-            unit: format!("instructions/{per}"),
+            unit: format!("instructions/{per}{suffix}"),
             values,
         });
     }
@@ -79,36 +97,17 @@ const POOLS_COUNTED: [(&str, u64); 2] = [("w8", 20), ("w8b", 4)];
 /// `ops` per (workload, column) under callgrind, whose difference is divided by `2 * ops`.
 /// Valgrind runs one thread at a time, so this is the work a task costs, not how it overlaps.
 pub(super) fn pool_callgrind(bin: &Path, rows: &[Row]) -> Result<Vec<Row>, String> {
-    let dir = target_dir().join("bench-release").join("callgrind");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let Some(&(_, ops)) = POOLS_COUNTED.iter().find(|(id, _)| *id == row.id) else {
-            continue;
+    let dir = out_dir()?;
+    each_cell(rows, &POOLS_COUNTED, ", all threads", |row, column, ops| {
+        eprintln!("bench: callgrind, every thread, {} {column}", row.id);
+        let run = |n: u64| {
+            let file = dir.join(format!("callgrind.{}.{column}.{n}", row.id));
+            valgrind_run(bin, &file, &row.id, column, n, false)
         };
-        let mut values = [None; 4];
-        for (i, column) in COLUMNS.iter().enumerate() {
-            if row.values[i].is_none() {
-                continue;
-            }
-            eprintln!("bench: callgrind, every thread, {} {column}", row.id);
-            let run = |n: u64| {
-                let file = dir.join(format!("callgrind.{}.{column}.{n}", row.id));
-                valgrind_run(bin, &file, &row.id, column, n, false)
-            };
-            let (small, per_op) = run(ops)?;
-            let (large, _) = run(3 * ops)?;
-            values[i] = Some(large.saturating_sub(small) as f64 / (2 * ops * per_op) as f64);
-        }
-        let per = row.unit.split_once('/').map_or("op", |(_, p)| p);
-        out.push(Row {
-            id: row.id.clone(),
-            title: row.title.clone(),
-            unit: format!("instructions/{per}, all threads"),
-            values,
-        });
-    }
-    Ok(out)
+        let (small, per_op) = run(ops)?;
+        let (large, _) = run(3 * ops)?;
+        Ok(large.saturating_sub(small) as f64 / (2 * ops * per_op) as f64)
+    })
 }
 
 /// One valgrind run of `ops` operations of a column: its instruction total and the
@@ -148,15 +147,9 @@ fn valgrind_run(
             o.status
         ));
     }
-    let per_op: u64 = String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .nth(3)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
-    let text =
-        std::fs::read_to_string(file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let text = read(file)?;
     let total = callgrind_total(&text).ok_or(format!("no totals line in {}", file.display()))?;
-    Ok((total, per_op))
+    Ok((total, per_op(&o.stdout)))
 }
 
 /// The instruction total of a callgrind output file (`totals:` or `summary:` line).

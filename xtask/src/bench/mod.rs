@@ -286,3 +286,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     eprintln!("bench: done in {}", util::fmt_duration(started.elapsed()));
     Ok(())
 }
+
+/// The operations per batch operation that a `--run` or `--count` run of the benchmark binary
+/// printed (the fourth field of its line), 1 when it printed none.
+fn per_op(stdout: &[u8]) -> u64 {
+    String::from_utf8_lossy(stdout)
+        .split_whitespace()
+        .nth(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+}
+
+/// A measurement's output file, read whole.
+fn read(file: &Path) -> Result<String, String> {
+    std::fs::read_to_string(file).map_err(|e| format!("reading {}: {e}", file.display()))
+}

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::{COLUMNS, Row, target_dir};
+use super::{COLUMNS, Row, per_op, read, target_dir};
 
 /// Rows counted, with the batch each run measures (the difference between a run of
 /// `3 * ops` and one of `ops` leaves out start-up and warm-up).
@@ -103,15 +103,9 @@ fn counted_run(
     if !o.status.success() {
         return Err(format!("perf run of {id} {column} failed ({})", o.status));
     }
-    let per_op: u64 = String::from_utf8_lossy(&o.stdout)
-        .split_whitespace()
-        .nth(3)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
-    let text =
-        std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let text = read(&file)?;
     let counts = parse(&text).ok_or(format!("no event counts in {}", file.display()))?;
-    Ok((counts, per_op))
+    Ok((counts, per_op(&o.stdout)))
 }
 
 /// The counts of [`EVENTS`] in `perf stat -x,` output, in order (`None` when one is missing
