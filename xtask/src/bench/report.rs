@@ -580,10 +580,10 @@ few percent there is noise):
   worker's current call twice, which the supervisor reads to interrupt a call that is
   cancelled, late or stuck), the call's control block (state transitions, the start time
   deadlines and stuck detection use), the per-worker counters of `stats()`, a four-word
-  future and the `Result<T, Error>` its poll returns (80 bytes, `Error` being 72). This
-  session took it from 1.20-1.41x to 1.07-1.09x the minimal pools' instructions: per-call
-  times as integer nanoseconds (no `Instant` arithmetic or `OnceLock`), the closure in the
-  call's cell, a boxed failure in the result slot, and no work on a job's normal end.
+  future and the `Result<T, Error>` its poll returns (80 bytes, `Error` being 72). Earlier
+  versions ran 1.20-1.41x the minimal pools' instructions; what brought that to 1.07-1.09x:
+  per-call times as integer nanoseconds (no `Instant` arithmetic or `OnceLock`), the closure
+  in the call's cell, a boxed failure in the result slot, and no work on a job's normal end.
 - w6c (one 1 MiB string) runs the same instructions in every column.
 
 Allocation counters (`Builder::track_allocations`, off by default) cost nothing where Python
