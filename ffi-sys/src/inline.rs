@@ -447,8 +447,8 @@ pub unsafe fn PyUnicode_IS_COMPACT_ASCII(op: *mut PyObject) -> bool {
 #[inline(always)]
 pub unsafe fn compact_ascii_text(op: *mut PyObject) -> (*const u8, Py_ssize_t) {
     let ascii = op.cast::<crate::bindings::PyASCIIObject>();
-    // SAFETY: a compact ASCII str (caller): its bytes follow the header, `length` of them
-    // (and a NUL).
+    // A compact ASCII str (caller): its bytes follow the header, `length` of them and a NUL.
+    // SAFETY: for the reason above.
     unsafe { (ascii.add(1).cast::<u8>().cast_const(), (*ascii).length) }
 }
 

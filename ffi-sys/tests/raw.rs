@@ -318,8 +318,9 @@ fn singletons_match_the_c_macros() {
 #[test]
 fn compact_ascii_text_matches_what_python_gives_as_utf8() {
     with_gil(|| {
-        // SAFETY: GIL held; the namespace keeps every tested object alive; every item of
-        // `texts` is a str.
+        // GIL held; the namespace keeps every tested object alive; every item of `texts` is
+        // a str.
+        // SAFETY: for the reasons above.
         unsafe {
             let ns = run("import sys\nclass S(str): pass\n\
                  texts = ['', 'a', 'hello', 'x' * 10_000, sys.intern('interned_name'), \
