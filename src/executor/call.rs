@@ -2,13 +2,12 @@
 //! slot its result lands in, plus the [`Call`] future and a runtime-free [`block_on`].
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::{Counters, Shared};
 use crate::{Error, Python, Result};
@@ -161,22 +160,39 @@ pub(crate) trait CallOf<T>: AnyCall {
     fn slot(&self) -> &Slot<T>;
 }
 
-impl<T: Send> AnyCall for CallCell<T> {
-    fn control(&self) -> &Control {
-        &self.control
-    }
-
-    fn resolve(&self, e: Error) {
-        CallCell::resolve(self, e);
-    }
-
-    fn run(&self, _: Python<'_>, _: &Counters) {}
+/// What a worker runs from a call's cell: a plain call's closure, or nothing.
+pub(crate) trait RunIn<T>: Send + Sized {
+    fn run(cell: &CallCell<T, Self>, py: Python<'_>, counters: &Counters);
 }
 
-impl<T: Send, F> AnyCall for CallCell<T, Plain<F>>
+impl<T> RunIn<T> for NoJob {
+    fn run(_: &CallCell<T, NoJob>, _: Python<'_>, _: &Counters) {}
+}
+
+impl<T: Send, F> RunIn<T> for Plain<F>
 where
     F: for<'py> FnOnce(Python<'py>) -> Result<T> + Send + 'static,
 {
+    fn run(cell: &CallCell<T, Plain<F>>, py: Python<'_>, counters: &Counters) {
+        let job = cell.job.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(Plain(f)) = job else {
+            return;
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| f(py)));
+        // A call stopped by its deadline or cancelled ends with that error, whatever the
+        // Python code did with the interruption. A finished one is counted before its caller
+        // can see the result, so that `stats()` agrees with what callers saw.
+        if cell.control.transition(RUNNING, DONE) {
+            counters.calls_run.fetch_add(1, Ordering::Relaxed);
+            cell.slot.fill(r);
+        } else {
+            let e = cell.control.stop_error().unwrap_or(Error::Cancelled);
+            cell.resolve(e);
+        }
+    }
+}
+
+impl<T: Send, J: RunIn<T>> AnyCall for CallCell<T, J> {
     fn control(&self) -> &Control {
         &self.control
     }
@@ -186,28 +202,11 @@ where
     }
 
     fn run(&self, py: Python<'_>, counters: &Counters) {
-        let job = self.job.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(Plain(f)) = job else {
-            return;
-        };
-        let r = catch_unwind(AssertUnwindSafe(|| f(py)));
-        // A call stopped by its deadline or cancelled ends with that error, whatever the
-        // Python code did with the interruption. A finished one is counted before its caller
-        // can see the result, so that `stats()` agrees with what callers saw.
-        if self.control.transition(RUNNING, DONE) {
-            counters.calls_run.fetch_add(1, Ordering::Relaxed);
-            self.slot.fill(r);
-        } else {
-            let e = self.control.stop_error().unwrap_or(Error::Cancelled);
-            self.resolve(e);
-        }
+        J::run(self, py, counters);
     }
 }
 
-impl<T: Send, J> CallOf<T> for CallCell<T, J>
-where
-    CallCell<T, J>: AnyCall,
-{
+impl<T: Send, J: RunIn<T>> CallOf<T> for CallCell<T, J> {
     fn slot(&self) -> &Slot<T> {
         &self.slot
     }
