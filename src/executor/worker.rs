@@ -82,22 +82,19 @@ fn run_job(shared: &Shared, worker: &Worker, place: &Place, job: Job) {
         return; // cancelled while queued: already resolved
     }
     let waited = raw::os::monotonic_nanos();
-    let coroutine = job.coroutine;
-    // Taken inside; still here if the GIL could not be taken, to end the call with why.
-    let mut job = Some(job);
+    let (control, coroutine) = (job.control.clone(), job.coroutine);
     let outcome = place.with_gil(|py| {
         let got_gil = raw::os::monotonic_nanos();
         add_nanos(&worker.counters.gil_wait_ns, got_gil.saturating_sub(waited));
-        let job = job.take().expect("taken once");
-        let (ran, ended, control) = run_started(shared, worker, job, got_gil, py);
+        let (ran, ended) = run_started(shared, worker, job, got_gil, py);
         finish_job(shared, &control, coroutine, Ok(ran));
         if !coroutine {
             run_queued(shared, worker, ended, py);
         }
         Ok(())
     });
-    if let (Err(e), Some(job)) = (outcome, job) {
-        finish_job(shared, &job.control, coroutine, Err(e));
+    if let Err(e) = outcome {
+        finish_job(shared, &control, coroutine, Err(e));
     }
 }
 
@@ -137,59 +134,40 @@ fn run_held_at(
     if !job.control.transition(QUEUED, RUNNING) {
         return None;
     }
-    let coroutine = job.coroutine;
-    let (ran, ended, control) = run_started(shared, worker, job, now, py);
+    let (control, coroutine) = (job.control.clone(), job.coroutine);
+    let (ran, ended) = run_started(shared, worker, job, now, py);
     finish_job(shared, &control, coroutine, Ok(ran));
     Some(ended)
 }
 
 type Ran = std::thread::Result<()>;
 
-/// What runs for a job: a coroutine call's boxed body, or a plain call's closure in its cell.
-enum Body {
-    Boxed(super::RunJob),
-    Cell(ControlRef),
-}
-
 fn add_nanos(counter: &std::sync::atomic::AtomicU64, nanos: u64) {
     counter.fetch_add(nanos, Ordering::Relaxed);
 }
 
 /// The part of running a job that needs the GIL: the worker's current call, and its run time
-/// from `started` (now) to when it ended. Returns how it ran, when it ended, and its control
-/// block (lent to the worker's `current` meanwhile: moved, not shared, so that no reference
-/// count is touched a call).
+/// from `started` (now) to when it ended. Returns how it ran and when it ended.
 fn run_started(
     shared: &Shared,
     worker: &Worker,
     job: Job,
     started: u64,
     py: Python<'_>,
-) -> (Ran, u64, ControlRef) {
+) -> (Ran, u64) {
     let Job { control, run, .. } = job;
     control.start(started);
-    // A plain call runs from its cell, through a handle of its own while `current` holds
-    // the control block.
-    let body = match run {
-        Some(run) => Body::Boxed(run),
-        None => Body::Cell(control.clone()),
-    };
-    let timed = control.timeout.is_some();
     // Published with the GIL held: the interrupter checks it with the GIL held too.
-    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control);
-    if timed {
+    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(control.clone());
+    if control.timeout.is_some() {
         shared.supervisor.notify();
     }
-    let r = catch_unwind(AssertUnwindSafe(|| match body {
-        Body::Boxed(run) => run(py, &worker.counters),
-        Body::Cell(cell) => cell.run(py, &worker.counters),
+    // A coroutine call's body is boxed in its job; a plain call's closure is in its cell.
+    let r = catch_unwind(AssertUnwindSafe(|| match run {
+        Some(run) => run(py, &worker.counters),
+        None => control.run(py, &worker.counters),
     }));
-    let control = worker
-        .current
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .expect("only this worker clears its current call");
+    *worker.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
     if control.async_exc_sent.load(Ordering::Acquire) {
         // An interruption may still be pending for this thread: clear it so it cannot hit
         // the next call.
@@ -197,7 +175,7 @@ fn run_started(
     }
     let ended = raw::os::monotonic_nanos();
     add_nanos(&worker.counters.run_ns, ended.saturating_sub(started));
-    (r, ended, control)
+    (r, ended)
 }
 
 /// Ends a job's run: a panic of pyhost's own, or the interpreter's error, goes to the caller.

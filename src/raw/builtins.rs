@@ -754,9 +754,10 @@ pub(crate) fn set_discard<'py>(s: &Object<'py, Set>, v: &Object<'py, Any>) -> Re
 pub struct NoCodeFor(fn(&Object<'_, Any>) -> bool);
 
 impl NoCodeFor {
-    /// Makes the promise, which `raw::dict_for_each_borrowing` relies on for soundness: `when`
-    /// is true only for objects the conversion handles as above. Only the conversions of
-    /// `scalars.rs` make it, each saying why it holds; it cannot be made outside this crate.
+    /// Makes the promise, which `raw::dict_for_each_borrowing` and
+    /// `raw::list_for_each_borrowing` rely on for soundness: `when` is true only for objects
+    /// the conversion handles as above. Only the conversions of `scalars.rs` make it, each
+    /// saying why it holds; it cannot be made outside this crate.
     pub(crate) const fn trusted(when: fn(&Object<'_, Any>) -> bool) -> NoCodeFor {
         NoCodeFor(when)
     }
