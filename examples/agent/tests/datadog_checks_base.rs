@@ -99,8 +99,11 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-/// A venv with datadog-checks-base, made with `python` (reused when it already works).
+/// A venv with datadog-checks-base, made with `python` (reused when it already works). The
+/// tests of this file run in parallel and share it: one makes it while the others wait.
 fn venv_with_base(python: &Path, version: &str) -> PathBuf {
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ddcb-venv-{version}"));
     let vpython = venv.join("bin").join("python");
     let works = Command::new(&vpython)
